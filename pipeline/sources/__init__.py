@@ -1,0 +1,63 @@
+"""Input readers: one function per format, turning a byte stream into records.
+
+A reader is `read(stream, ctx) -> Iterator[Document | Rejected | Skipped]`: plain Python, no
+Beam. It never raises on bad input: a broken record becomes a `Rejected` (stage `read`) naming
+the file and offset, and reading goes on with the next good record.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator, Union
+
+from pipeline.config import SourceConfig
+from pipeline.records import Document, Rejected, Skipped
+
+ReadItem = Union[Document, Rejected, Skipped]
+Reader = Callable[[BinaryIO, "ReadContext"], Iterator[ReadItem]]
+
+# format name -> "module:function"; imported lazily so a worker loads only what it reads.
+READERS: dict[str, str] = {
+    "warc": "pipeline.sources.warc:read_warc",
+    "arc": "pipeline.sources.warc:read_warc",
+    "wet": "pipeline.sources.warc:read_warc",
+    "jsonl": "pipeline.sources.text_formats:read_jsonl",
+    "parquet": "pipeline.sources.text_formats:read_parquet",
+    "text": "pipeline.sources.text_formats:read_text",
+    "zip": "pipeline.sources.text_formats:read_zip",
+    "wikiextractor": "pipeline.sources.wikipedia:read_wikiextractor",
+    "wikipedia-xml": "pipeline.sources.wikipedia:read_wikipedia_xml",
+}
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a reader knows besides the bytes: which source, which file, which limits."""
+
+    source: SourceConfig
+    path: str
+    max_record_bytes: int = 64 * 1024 * 1024
+
+    def option(self, name: str, default=None):
+        return self.source.options.get(name, default)
+
+    def reject(self, reason: str, offset: int | None = None, record_id: str | None = None,
+               **detail) -> Rejected:
+        """An input-level reject (stage `read`) naming this file and the offset."""
+        return Rejected(source=self.source.name, stage="read", reason=f"read_{reason}",
+                        source_file=self.path, source_offset=offset, record_id=record_id,
+                        detail=detail)
+
+    def skip(self, reason: str) -> Skipped:
+        return Skipped(source=self.source.name, reason=f"read_skipped_{reason}")
+
+
+def get_reader(fmt: str) -> Reader:
+    """The reader function for a format name, with a clear error for unknown ones."""
+    try:
+        target = READERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown source format {fmt!r}; known: {sorted(READERS)}") from None
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
