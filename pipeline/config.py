@@ -78,6 +78,8 @@ class BuildConfig:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     exact_dedup: ExactDedupConfig = field(default_factory=ExactDedupConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
+    stage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Raw `[<stage>]` tables; `stage_config(name)` turns one into the stage's dataclass."""
     config_path: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +100,20 @@ class BuildConfig:
                               f"or 'global'{where}")
         if self.shards.num_buckets < 1:
             raise ConfigError(f"shards.num_buckets must be >= 1{where}")
+        from pipeline.stages import STAGES
+        for i, name in enumerate(self.stages):
+            if name not in STAGES:
+                raise ConfigError(f"stages[{i}]: unknown stage {name!r}; known stages: "
+                                  f"{sorted(STAGES)}{where}")
+        for name in self.stage_options:
+            self.stage_config(name)  # validates the table now, not mid-pipeline
+
+    def stage_config(self, name: str) -> Any:
+        """The typed config of stage `name`, built from its `[name]` table (or defaults)."""
+        from pipeline.stages import load_object, stage_spec
+        cls = load_object(stage_spec(name).config)
+        where = f" in {self.config_path}" if self.config_path else ""
+        return _build(cls, dict(self.stage_options.get(name, {})), f"{name}.", where)
 
     def source(self, name: str) -> SourceConfig:
         return next(s for s in self.sources if s.name == name)
@@ -105,6 +121,9 @@ class BuildConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("config_path")
+        d.pop("stage_options")
+        for name in sorted(set(self.stages) | set(self.stage_options)):
+            d[name] = dataclasses.asdict(self.stage_config(name))
         return d
 
     def fingerprint(self) -> str:
@@ -115,9 +134,13 @@ class BuildConfig:
 def _build(cls: type, data: dict[str, Any], path: str, where: str) -> Any:
     """Construct dataclass `cls` from a dict, naming unknown or mistyped fields."""
     known = {f.name: f for f in dataclasses.fields(cls)}
+    if cls is BuildConfig:
+        from pipeline.stages import STAGES
+        data = dict(data)
+        data["stage_options"] = {k: data.pop(k) for k in list(data) if k in STAGES}
     unknown = set(data) - set(known)
     if unknown:
-        raise ConfigError(f"{path}: unknown field(s) {sorted(unknown)}{where}")
+        raise ConfigError(f"{path or 'config '}: unknown field(s) {sorted(unknown)}{where}")
     kwargs = {}
     for name, value in data.items():
         sub = _NESTED.get((cls, name))
@@ -178,9 +201,14 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
     """Make relative local input globs relative to the config file's folder."""
     for src in data.get("sources", []):
-        src["inputs"] = [p if "://" in p or os.path.isabs(p)
-                         else os.path.normpath(os.path.join(base_dir, p))
+        src["inputs"] = [p if "://" in p or os.path.isabs(p) else _local_relative(base_dir, p)
                          for p in src.get("inputs", [])]
+
+
+def _local_relative(base_dir: str, pattern: str) -> str:
+    path = os.path.normpath(os.path.join(base_dir, pattern))
+    # Beam's local glob matches nothing for a bare "name*" without a folder part.
+    return path if os.sep in path else os.path.join(".", path)
 
 
 def load_build_config(path: str, overrides: list[str] | None = None) -> BuildConfig:

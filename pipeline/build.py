@@ -1,0 +1,151 @@
+"""The corpus build: one Beam pipeline from raw crawl and reference corpora to Parquet shards.
+
+    ReadSources | NormalizeText | ExactDedup | [optional stages, in configured order]
+                | WriteShards (+ CountRecords)  → staging → manifest check → atomic commit
+
+Run locally (DirectRunner, in memory or multi-processing) or on any Beam runner:
+
+    crawl2gpt build --config build.toml --output out
+    crawl2gpt build --config build.toml --output out -- \\
+        --direct_running_mode multi_processing --direct_num_workers 2
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.config import BuildConfig
+from pipeline.manifest import assemble_manifest, commit_build, verify_reports
+from pipeline.stages import load_object, stage_spec
+from pipeline.transforms import (CountRecords, ExactDedup, NormalizeText, ReadSources,
+                                 WriteShards, reports_from_json)
+
+STAGING_PREFIX = "_staging-"
+
+
+class InputError(ValueError):
+    """An input glob matched nothing, or an input file cannot be listed."""
+
+
+def list_input_files(config: BuildConfig) -> list[dict[str, Any]]:
+    """Every input file of every source, sorted, with its size; empty globs are errors."""
+    files = []
+    for src in config.sources:
+        for pattern in src.inputs:
+            try:
+                metadata = FileSystems.match([pattern])[0].metadata_list
+            except Exception as e:  # noqa: BLE001 - FileSystems raises various errors
+                raise InputError(f"source {src.name!r}: cannot list {pattern!r}: {e}") from None
+            if not metadata:
+                raise InputError(f"source {src.name!r}: input {pattern!r} matched no files")
+            files += [{"source": src.name, "path": m.path, "bytes": m.size_in_bytes}
+                      for m in metadata]
+    unique = {(f["source"], f["path"]): f for f in files}
+    return [unique[k] for k in sorted(unique)]
+
+
+def apply_stages(docs, config: BuildConfig) -> tuple[Any, list]:
+    """Apply the optional stages in configured order; returns kept docs and reject collections."""
+    rejected = []
+    for name in config.stages:
+        transform_cls = load_object(stage_spec(name).transform)
+        label = "".join(part.capitalize() for part in name.split("_"))
+        docs, stage_rejected = docs | label >> transform_cls(config.stage_config(name), config)
+        rejected.append(stage_rejected)
+    return docs, rejected
+
+
+def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, Any]],
+                   staging_dir: str) -> None:
+    """Wire the whole funnel into pipeline `p`; outputs land in `staging_dir`."""
+    # (source, path) pairs → Documents, input Rejects, skip markers.
+    read = p | "ReadSources" >> ReadSources(config, [(f["source"], f["path"]) for f in files])
+    # Documents with canonical text; too short/long ones rejected.
+    docs, rejected_normalize = read.documents | "NormalizeText" >> NormalizeText(config.normalize)
+    rejected = [read.rejected, rejected_normalize]
+    # One document per distinct normalised text.
+    if config.exact_dedup.enabled:
+        docs, rejected_exact = docs | "ExactDedup" >> ExactDedup(config.exact_dedup)
+        rejected.append(rejected_exact)
+    # Optional stages (quality filter, fuzzy dedup, contamination, ...).
+    docs, rejected_stages = apply_stages(docs, config)
+    rejected += rejected_stages
+    all_rejected = rejected | "MergeRejected" >> beam.Flatten()
+    _ = (read.documents, read.skipped) | "CountRecords" >> CountRecords(staging_dir)
+    _ = (docs, all_rejected) | "WriteShards" >> WriteShards(staging_dir, config.shards)
+
+
+def _read_json(path: str) -> Any:
+    if not FileSystems.exists(path):
+        raise RuntimeError(f"the pipeline finished without writing {path}: the runner lost "
+                           f"output (see docs/scaling.md)")
+    with FileSystems.open(path) as f:
+        return json.loads(f.read())
+
+
+def read_counts(staging_dir: str) -> dict[str, Counter]:
+    """counts.json → {"documents_read": Counter(source), "skipped": {source: Counter(reason)}}."""
+    counts: dict[str, Any] = {"documents_read": Counter(), "skipped": defaultdict(Counter)}
+    for (kind, source, reason), n in _read_json(posixpath.join(staging_dir, "counts.json")):
+        if kind == "documents_read":
+            counts["documents_read"][source] += n
+        else:
+            counts["skipped"][source][reason] += n
+    return counts
+
+
+def clean_stale_staging(output_dir: str) -> None:
+    """Remove staging folders left by killed runs (they are never referenced by a manifest)."""
+    pattern = posixpath.join(output_dir, STAGING_PREFIX + "*")
+    stale = {posixpath.join(output_dir, m.path[len(output_dir):].lstrip("/").split("/")[0])
+             for m in FileSystems.match([pattern + "/**"])[0].metadata_list}
+    if stale:
+        FileSystems.delete(sorted(stale))
+
+
+@dataclass
+class BuildResult:
+    manifest_path: str
+    manifest: dict[str, Any]
+    metrics: dict[str, int]
+
+
+def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | None = None
+              ) -> BuildResult:
+    """Run the pipeline, check its outputs against the writers' reports, commit atomically."""
+    files = list_input_files(config)
+    clean_stale_staging(output_dir)
+    staging_dir = posixpath.join(output_dir, STAGING_PREFIX + uuid.uuid4().hex[:12])
+    options = PipelineOptions(pipeline_args or [])
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, config, files, staging_dir)
+    result = p.run()
+    result.wait_until_finish()
+    reports = reports_from_json(_read_json(posixpath.join(staging_dir, "reports.json")))
+    verify_reports(staging_dir, reports)
+    manifest = assemble_manifest(
+        config, [{"source": f["source"], "path": f["path"], "bytes": f["bytes"]} for f in files],
+        read_counts(staging_dir), reports)
+    manifest_path = commit_build(output_dir, staging_dir, manifest, reports)
+    return BuildResult(manifest_path, manifest, beam_counters(result))
+
+
+def beam_counters(result) -> dict[str, int]:
+    """The runner's counters, where it reports them (not every runner does)."""
+    try:
+        counters = result.metrics().query()["counters"]
+    except Exception:  # noqa: BLE001 - metrics are optional on some runners
+        return {}
+    totals: dict[str, int] = Counter()
+    for c in counters:
+        totals[f"{c.key.metric.namespace}.{c.key.metric.name}"] += c.committed or c.attempted or 0
+    return dict(sorted(totals.items()))

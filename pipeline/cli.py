@@ -1,0 +1,103 @@
+"""The `crawl2gpt` command: one entry point for builds, the demo and (later) training and eval.
+
+Application flags are parsed here; everything this parser does not know is passed to Beam's
+`PipelineOptions` untouched (`--runner`, `--direct_num_workers`, Dataflow/Flink/Spark flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from pipeline.config import ConfigError, load_build_config
+
+
+def _add_build_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", help="output folder (overrides output_dir in the config)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config value, e.g. "
+                        "--set shards.num_buckets=8 (repeatable)")
+
+
+def summary_lines(manifest: dict, metrics: dict[str, int], manifest_path: str) -> list[str]:
+    """A short human summary of a finished build."""
+    lines = [f"{'source':<14} {'read':>9} {'bad-in':>7} " + " ".join(
+        f"{s['stage'][:12]:>12}" for s in next(iter(manifest["sources"].values()))["stages"])
+        + f" {'kept':>9} {'MB':>9} {'shards':>6}"]
+    for name, src in manifest["sources"].items():
+        lines.append(f"{name:<14} {src['documents_read']:>9,} {src['rejected_input_records']:>7,} "
+                     + " ".join(f"{-s['removed']:>12,}" for s in src["stages"])
+                     + f" {src['documents']:>9,} {src['text_bytes'] / 1e6:>9,.2f}"
+                     f" {len(src['shards']):>6}")
+    if metrics:
+        lines.append("counters: " + ", ".join(f"{k}={v:,}" for k, v in metrics.items()))
+    lines.append(f"manifest: {manifest_path}")
+    return lines
+
+
+def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline.build import InputError, run_build
+    config = load_build_config(args.config, args.overrides)
+    output = args.output or config.output_dir
+    start = time.monotonic()
+    try:
+        result = run_build(config, output, beam_args)
+    except InputError as e:
+        print(f"crawl2gpt build: {e}", file=sys.stderr)
+        return 2
+    for line in summary_lines(result.manifest, result.metrics, result.manifest_path):
+        print(line)
+    print(f"built in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline.build import run_build
+    from pipeline.demo_data import demo_build_config, generate_demo_corpus
+    corpus_dir = os.path.join(args.output, "corpus")
+    summary = generate_demo_corpus(corpus_dir)
+    config_path = os.path.join(args.output, "demo-build.toml")
+    with open(config_path, "w") as f:
+        f.write(demo_build_config(os.path.relpath(corpus_dir, args.output)))
+    config = load_build_config(config_path, args.overrides)
+    build_dir = os.path.join(args.output, "build")
+    start = time.monotonic()
+    result = run_build(config, build_dir, beam_args)
+    print(f"demo corpus: {corpus_dir} ({sum(summary['documents'].values()):,} documents)")
+    for line in summary_lines(result.manifest, result.metrics, result.manifest_path):
+        print(line)
+    print(f"demo build finished in {time.monotonic() - start:.1f} s; shards under {build_dir}")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crawl2gpt", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="run the corpus-build pipeline (Beam)")
+    build.add_argument("--config", required=True, help="build config (TOML)")
+    _add_build_args(build)
+    build.set_defaults(func=cmd_build)
+    demo = sub.add_parser("demo", help="generate the demo corpus and build it")
+    demo.add_argument("--output", default="demo-out", help="folder for corpus and build")
+    demo.add_argument("--set", dest="overrides", action="append", default=[],
+                      metavar="KEY=VALUE")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args, beam_args = make_parser().parse_known_args(argv)
+    beam_args = [a for a in beam_args if a != "--"]
+    try:
+        return args.func(args, beam_args)
+    except ConfigError as e:
+        print(f"crawl2gpt {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

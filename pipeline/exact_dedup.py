@@ -1,0 +1,31 @@
+"""Exact dedup on the hash of the normalised text: one copy survives, chosen deterministically.
+
+Among identical texts the survivor is the earliest crawl date, then the smallest document id,
+so the same copy survives on any runner, worker count or input order.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from pipeline.records import Document, Rejected, text_digest
+
+STAGE = "exact_dedup"
+
+
+def dedup_key(doc: Document, scope: str) -> str:
+    """Documents with equal keys are exact duplicates (within a source, or globally)."""
+    digest = text_digest(doc.text)
+    return f"{doc.source}/{digest}" if scope == "source" else digest
+
+
+def survivor_order(doc: Document) -> tuple[str, str]:
+    return (doc.crawl_date or "", doc.id)
+
+
+def choose_survivor(docs: Iterable[Document]) -> tuple[Document, list[Rejected]]:
+    """The copy to keep and the rejects for all others (each naming the kept id)."""
+    ordered = sorted(docs, key=survivor_order)
+    kept = ordered[0]
+    return kept, [Rejected.of_document(d, STAGE, f"{STAGE}_duplicate", kept_id=kept.id)
+                  for d in ordered[1:]]

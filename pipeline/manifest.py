@@ -1,0 +1,149 @@
+"""The build manifest: assembled from the writers' reports, checked, then committed atomically.
+
+The manifest is the commit point of a build. Shards are written to a staging folder; only when
+every report is in and the rows read back from the shards equal the counts reported does the
+old manifest go, the shards move into place and the new manifest appear (written to a temp
+name, then renamed). A killed run therefore never leaves a manifest pointing at partial shards.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import posixpath
+from collections import Counter, defaultdict
+from importlib import metadata
+from typing import Any
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.config import BuildConfig
+from pipeline.shards import ShardReport
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_VERSION = 1
+# Stage order of the funnel before the optional stages.
+FIXED_STAGES = ["read", "normalize", "exact_dedup"]
+
+
+class SilentLossError(RuntimeError):
+    """The shards do not hold what the pipeline says it wrote."""
+
+
+def tool_versions() -> dict[str, str]:
+    names = ["crawl2gpt", "apache-beam", "pyarrow", "numpy", "resiliparse"]
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def source_funnel(config: BuildConfig, name: str, counts: dict[str, Counter],
+                  reports: list[ShardReport]) -> dict[str, Any]:
+    """Per-source counts: read, each stage's removals by reason, kept, shard list."""
+    doc_reports = [r for r in reports if r.source == name and r.kind == "documents"]
+    rej_reports = [r for r in reports if r.source == name and r.kind == "rejected"]
+    removed: dict[str, Counter] = defaultdict(Counter)
+    for r in rej_reports:
+        removed[r.stage or "unknown"].update(r.reasons)
+    read = counts["documents_read"][name]
+    stages, remaining = [], read
+    for stage in [s for s in FIXED_STAGES[1:]] + list(config.stages):
+        n = sum(removed[stage].values())
+        remaining -= n
+        stages.append({"stage": stage, "removed": n, "kept": remaining,
+                       "reasons": dict(sorted(removed[stage].items()))})
+    kept = sum(r.rows for r in doc_reports)
+    return {
+        "role": config.source(name).role,
+        "documents_read": read,
+        "rejected_input_records": sum(removed["read"].values()),
+        "rejected_input_reasons": dict(sorted(removed["read"].items())),
+        "skipped_records": dict(sorted(counts["skipped"].get(name, Counter()).items())),
+        "stages": stages,
+        "documents": kept,
+        "text_bytes": sum(r.text_bytes for r in doc_reports),
+        "shards": [r.to_dict() for r in sorted(doc_reports, key=lambda r: r.path)],
+    }
+
+
+def check_no_loss(funnel: dict[str, Any], name: str) -> None:
+    """Every document read is either in a shard or in a rejected row."""
+    removed = sum(s["removed"] for s in funnel["stages"])
+    if funnel["documents_read"] != funnel["documents"] + removed:
+        raise SilentLossError(
+            f"source {name!r}: {funnel['documents_read']} documents read but "
+            f"{funnel['documents']} kept + {removed} rejected")
+
+
+def verify_reports(root: str, reports: list[ShardReport]) -> None:
+    """Read each shard's row count back from the file and compare with its report."""
+    for r in reports:
+        path = posixpath.join(root, r.path)
+        with FileSystems.open(path) as f:
+            rows = pq.ParquetFile(f).metadata.num_rows
+        if rows != r.rows:
+            raise SilentLossError(f"{path}: report says {r.rows} rows, file holds {rows}")
+
+
+def assemble_manifest(config: BuildConfig, input_files: list[dict[str, Any]],
+                      counts: dict[str, Counter], reports: list[ShardReport]) -> dict[str, Any]:
+    sources = {}
+    for src in config.sources:
+        funnel = source_funnel(config, src.name, counts, reports)
+        check_no_loss(funnel, src.name)
+        sources[src.name] = funnel
+    rejected = [r.to_dict() for r in sorted(reports, key=lambda r: r.path)
+                if r.kind == "rejected"]
+    return {
+        "format_version": FORMAT_VERSION,
+        "config": config.to_dict(),
+        "config_fingerprint": config.fingerprint(),
+        "input_files": input_files,
+        "sources": sources,
+        "rejected_shards": rejected,
+        "totals": {
+            "documents": sum(s["documents"] for s in sources.values()),
+            "text_bytes": sum(s["text_bytes"] for s in sources.values()),
+            "input_bytes": sum(f["bytes"] for f in input_files),
+        },
+        "tool_versions": tool_versions(),
+    }
+
+
+def _remove_if_exists(path: str) -> None:
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def _ensure_dir(path: str) -> None:
+    if not FileSystems.exists(path):
+        FileSystems.mkdirs(path)
+
+
+def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
+                 reports: list[ShardReport]) -> str:
+    """Replace the previous build by the staged one; the manifest is written last."""
+    manifest_path = posixpath.join(output_dir, MANIFEST_NAME)
+    _remove_if_exists(manifest_path)
+    for subdir in ("documents", "rejected"):
+        _remove_if_exists(posixpath.join(output_dir, subdir))
+    for r in reports:
+        target = posixpath.join(output_dir, r.path)
+        _ensure_dir(posixpath.dirname(target))
+        FileSystems.rename([posixpath.join(staging_dir, r.path)], [target])
+    tmp_path = manifest_path + ".tmp"
+    with FileSystems.create(tmp_path) as f:
+        f.write(json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
+    FileSystems.rename([tmp_path], [manifest_path])
+    _remove_if_exists(staging_dir)
+    return manifest_path
+
+
+def load_manifest(path: str) -> dict[str, Any]:
+    with FileSystems.open(path) as f:
+        return json.loads(f.read())
