@@ -125,6 +125,8 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     files = list_input_files(config)
     clean_stale_staging(output_dir)
     staging_dir = posixpath.join(output_dir, STAGING_PREFIX + uuid.uuid4().hex[:12])
+    with FileSystems.create(posixpath.join(staging_dir, "config.json")) as f:
+        f.write(json.dumps(config.to_dict(), sort_keys=True).encode())
     options = PipelineOptions(pipeline_args or [])
     p = beam.Pipeline(options=options)
     build_pipeline(p, config, files, staging_dir)
