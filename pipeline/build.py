@@ -17,7 +17,7 @@ import posixpath
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -26,10 +26,16 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.config import BuildConfig
 from pipeline.manifest import assemble_manifest, commit_build, verify_reports
 from pipeline.stages import load_object, stage_spec
-from pipeline.transforms import (CountRecords, ExactDedup, NormalizeText, ReadSources,
-                                 WriteShards, reports_from_json)
+from pipeline.transforms import (BUILD_REPORT, CountRecords, ExactDedup, NormalizeText,
+                                 ReadSources, WriteBuildReport, WriteShards, reports_from_json)
 
 STAGING_PREFIX = "_staging-"
+
+
+class ReadOutputs(NamedTuple):
+    documents: Any
+    rejected: Any
+    skipped: Any
 
 
 class InputError(ValueError):
@@ -68,7 +74,8 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
                    staging_dir: str) -> None:
     """Wire the whole funnel into pipeline `p`; outputs land in `staging_dir`."""
     # (source, path) pairs → Documents, input Rejects, skip markers.
-    read = p | "ReadSources" >> ReadSources(config, [(f["source"], f["path"]) for f in files])
+    read_outputs = p | "ReadSources" >> ReadSources(config, [(f["source"], f["path"]) for f in files])
+    read = ReadOutputs(*read_outputs)
     # Documents with canonical text; too short/long ones rejected.
     docs, rejected_normalize = read.documents | "NormalizeText" >> NormalizeText(config.normalize)
     rejected = [read.rejected, rejected_normalize]
@@ -80,8 +87,12 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
     docs, rejected_stages = apply_stages(docs, config)
     rejected += rejected_stages
     all_rejected = rejected | "MergeRejected" >> beam.Flatten()
-    _ = (read.documents, read.skipped) | "CountRecords" >> CountRecords(staging_dir)
-    _ = (docs, all_rejected) | "WriteShards" >> WriteShards(staging_dir, config.shards)
+    # Documents read and records skipped, per source.
+    counts = (read.documents, read.skipped) | "CountRecords" >> CountRecords()
+    # One report per shard file written to staging.
+    reports = (docs, all_rejected) | "WriteShards" >> WriteShards(staging_dir, config.shards)
+    # The only sink: every report and count in staging/build_report.json.
+    _ = (reports, counts) | "WriteBuildReport" >> WriteBuildReport(staging_dir)
 
 
 def _read_json(path: str) -> Any:
@@ -92,14 +103,14 @@ def _read_json(path: str) -> Any:
         return json.loads(f.read())
 
 
-def read_counts(staging_dir: str) -> dict[str, Counter]:
-    """counts.json → {"documents_read": Counter(source), "skipped": {source: Counter(reason)}}."""
+def tally_counts(entries: list[dict[str, Any]]) -> dict[str, Counter]:
+    """Count entries → {"documents_read": Counter(source), "skipped": {source: Counter(reason)}}."""
     counts: dict[str, Any] = {"documents_read": Counter(), "skipped": defaultdict(Counter)}
-    for (kind, source, reason), n in _read_json(posixpath.join(staging_dir, "counts.json")):
-        if kind == "documents_read":
-            counts["documents_read"][source] += n
+    for e in entries:
+        if e["kind"] == "documents_read":
+            counts["documents_read"][e["source"]] += e["n"]
         else:
-            counts["skipped"][source][reason] += n
+            counts["skipped"][e["source"]][e["reason"]] += e["n"]
     return counts
 
 
@@ -132,11 +143,10 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     build_pipeline(p, config, files, staging_dir)
     result = p.run()
     result.wait_until_finish()
-    reports = reports_from_json(_read_json(posixpath.join(staging_dir, "reports.json")))
+    report = _read_json(posixpath.join(staging_dir, BUILD_REPORT))
+    reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
-    manifest = assemble_manifest(
-        config, [{"source": f["source"], "path": f["path"], "bytes": f["bytes"]} for f in files],
-        read_counts(staging_dir), reports)
+    manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
     manifest_path = commit_build(output_dir, staging_dir, manifest, reports)
     return BuildResult(manifest_path, manifest, beam_counters(result))
 

@@ -3,6 +3,9 @@
 Each composite wires a plain-Python core (`pipeline.sources`, `normalize`, `exact_dedup`,
 `shards`) into Beam; `expand` is wiring only. Every removal leaves a `Rejected` row on the
 `rejected` output, which the writer turns into `rejected/` shards and the manifest counts.
+Multi-output steps yield `(tag, value)` pairs split by `SplitByTag` (see `beam_utils`), and the
+whole pipeline ends in one sink (`WriteBuildReport`), because the Dask runner executes only
+the ancestors of the last transform.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import TaggedOutput
 
 from pipeline import exact_dedup, normalize
+from pipeline.beam_utils import SplitByTag
 from pipeline.config import BuildConfig, ExactDedupConfig, NormalizeConfig, ShardConfig
 from pipeline.progress import CountingReader, ProgressLine
 from pipeline.records import Document, Rejected
@@ -26,6 +29,7 @@ from pipeline.shards import (ShardReport, bucket_of, document_row, rejected_buck
 from pipeline.sources import ReadContext, get_reader
 
 REJECTED = "rejected"
+BUILD_REPORT = "build_report.json"
 
 
 class ReadFileFn(beam.DoFn):
@@ -52,14 +56,14 @@ class ReadFileFn(beam.DoFn):
                     if isinstance(item, Document):
                         self._documents.inc()
                         self._progress.add_document()
-                        yield item
+                        yield "documents", item
                     elif isinstance(item, Rejected):
-                        yield TaggedOutput(REJECTED, item)
+                        yield REJECTED, item
                     else:
-                        yield TaggedOutput("skipped", (item.source, item.reason))
+                        yield "skipped", (item.source, item.reason)
                 self._bytes.inc(stream.bytes_read)
         except Exception as e:  # noqa: BLE001 - a reader bug or I/O error must not kill the build
-            yield TaggedOutput(REJECTED, ctx.reject("file_failed", error=f"{type(e).__name__}: {e}"))
+            yield REJECTED, ctx.reject("file_failed", error=f"{type(e).__name__}: {e}")
 
     def teardown(self) -> None:
         self._progress.finish()
@@ -77,8 +81,8 @@ class ReadSources(beam.PTransform):
         return (pbegin
                 | "ListInputFiles" >> beam.Create(self._files)
                 | "SpreadFiles" >> beam.Reshuffle()
-                | "ReadFile" >> beam.ParDo(ReadFileFn(self._config)).with_outputs(
-                    REJECTED, "skipped", main="documents"))
+                | "ReadFile" >> beam.ParDo(ReadFileFn(self._config))
+                | "SplitReadOutputs" >> SplitByTag("documents", REJECTED, "skipped"))
 
 
 class NormalizeFn(beam.DoFn):
@@ -87,7 +91,7 @@ class NormalizeFn(beam.DoFn):
 
     def process(self, doc: Document) -> Iterable[Any]:
         result = normalize.normalize_document(doc, self._config)
-        yield TaggedOutput(REJECTED, result) if isinstance(result, Rejected) else result
+        yield (REJECTED if isinstance(result, Rejected) else "kept"), result
 
 
 class NormalizeText(beam.PTransform):
@@ -96,9 +100,9 @@ class NormalizeText(beam.PTransform):
         self._config = config
 
     def expand(self, docs):
-        outputs = docs | "Normalize" >> beam.ParDo(NormalizeFn(self._config)).with_outputs(
-            REJECTED, main="kept")
-        return outputs.kept, outputs[REJECTED]
+        return (docs
+                | "Normalize" >> beam.ParDo(NormalizeFn(self._config))
+                | "SplitNormalized" >> SplitByTag("kept", REJECTED))
 
 
 def key_by_text(doc: Document, scope: str) -> tuple[str, Document]:
@@ -108,9 +112,9 @@ def key_by_text(doc: Document, scope: str) -> tuple[str, Document]:
 class ChooseSurvivorFn(beam.DoFn):
     def process(self, element: tuple[str, Iterable[Document]]) -> Iterable[Any]:
         kept, rejects = exact_dedup.choose_survivor(element[1])
-        yield kept
+        yield "kept", kept
         for r in rejects:
-            yield TaggedOutput(REJECTED, r)
+            yield REJECTED, r
 
 
 class ExactDedup(beam.PTransform):
@@ -121,12 +125,11 @@ class ExactDedup(beam.PTransform):
         self._config = config
 
     def expand(self, docs):
-        outputs = (docs
-                   | "KeyByTextHash" >> beam.Map(key_by_text, self._config.scope)
-                   | "GroupByTextHash" >> beam.GroupByKey()
-                   | "ChooseSurvivor" >> beam.ParDo(ChooseSurvivorFn()).with_outputs(
-                       REJECTED, main="kept"))
-        return outputs.kept, outputs[REJECTED]
+        return (docs
+                | "KeyByTextHash" >> beam.Map(key_by_text, self._config.scope)
+                | "GroupByTextHash" >> beam.GroupByKey()
+                | "ChooseSurvivor" >> beam.ParDo(ChooseSurvivorFn())
+                | "SplitSurvivors" >> SplitByTag("kept", REJECTED))
 
 
 def count_key_of_document(doc: Document) -> tuple[str, str, str]:
@@ -137,23 +140,13 @@ def count_key_of_skip(skip: tuple[str, str]) -> tuple[str, str, str]:
     return ("skipped", skip[0], skip[1])
 
 
-class WriteJsonFn(beam.DoFn):
-    """Write one JSON value to a file (the only element this DoFn ever sees)."""
-
-    def __init__(self, path: str):
-        self._path = path
-
-    def process(self, value: Any) -> None:
-        with FileSystems.create(self._path) as f:
-            f.write(json.dumps(value, sort_keys=True).encode())
+def count_entry(element: tuple[tuple[str, str, str], int]) -> dict[str, Any]:
+    (kind, source, reason), n = element
+    return {"kind": kind, "source": source, "reason": reason, "n": n}
 
 
 class CountRecords(beam.PTransform):
-    """Count documents read and records skipped per source into `counts.json` in staging."""
-
-    def __init__(self, staging_dir: str):
-        super().__init__()
-        self._path = posixpath.join(staging_dir, "counts.json")
+    """Count documents read and records skipped per source (one dict per count)."""
 
     def expand(self, pcolls):
         documents, skipped = pcolls
@@ -162,8 +155,7 @@ class CountRecords(beam.PTransform):
         return ((read_keys, skip_keys)
                 | "MergeCountKeys" >> beam.Flatten()
                 | "CountPerKey" >> beam.combiners.Count.PerElement()
-                | "GatherCounts" >> beam.combiners.ToList()
-                | "WriteCounts" >> beam.ParDo(WriteJsonFn(self._path)))
+                | "ToCountEntries" >> beam.Map(count_entry))
 
 
 def key_document_by_bucket(doc: Document, num_buckets: int) -> tuple[tuple, dict]:
@@ -200,7 +192,7 @@ class WriteBucketFn(beam.DoFn):
 
 
 class WriteShards(beam.PTransform):
-    """Documents and rejects → Parquet shards in staging, and `reports.json` describing them."""
+    """Documents and rejects → Parquet shards in staging; outputs one report dict per file."""
 
     def __init__(self, staging_dir: str, config: ShardConfig):
         super().__init__()
@@ -215,10 +207,47 @@ class WriteShards(beam.PTransform):
         return ((docs, rejs)
                 | "MergeRows" >> beam.Flatten()
                 | "GroupByBucket" >> beam.GroupByKey()
-                | "WriteBucket" >> beam.ParDo(WriteBucketFn(self._staging_dir, self._config))
-                | "GatherReports" >> beam.combiners.ToList()
-                | "WriteReports" >> beam.ParDo(
-                    WriteJsonFn(posixpath.join(self._staging_dir, "reports.json"))))
+                | "WriteBucket" >> beam.ParDo(WriteBucketFn(self._staging_dir, self._config)))
+
+
+class WriteJsonFn(beam.DoFn):
+    """Write one JSON value to a file (the only element this DoFn ever sees)."""
+
+    def __init__(self, path: str):
+        self._path = path
+
+    def process(self, value: Any) -> None:
+        with FileSystems.create(self._path) as f:
+            f.write(json.dumps(value, sort_keys=True).encode())
+
+
+def tag_as(value: Any, tag: str) -> tuple[str, Any]:
+    return tag, value
+
+
+def build_report(entries: list[tuple[str, dict]]) -> dict[str, list]:
+    """Shard reports and counts, sorted, as the driver reads them from `build_report.json`."""
+    shards = sorted((e for tag, e in entries if tag == "shard"), key=lambda r: r["path"])
+    counts = sorted((e for tag, e in entries if tag == "count"),
+                    key=lambda c: (c["kind"], c["source"], c["reason"]))
+    return {"shards": shards, "counts": counts}
+
+
+class WriteBuildReport(beam.PTransform):
+    """The pipeline's one sink: every shard report and count, gathered into one JSON file."""
+
+    def __init__(self, staging_dir: str):
+        super().__init__()
+        self._path = posixpath.join(staging_dir, BUILD_REPORT)
+
+    def expand(self, pcolls):
+        reports, counts = pcolls
+        return ((reports | "TagShardReports" >> beam.Map(tag_as, "shard"),
+                 counts | "TagCounts" >> beam.Map(tag_as, "count"))
+                | "MergeReportEntries" >> beam.Flatten()
+                | "GatherReportEntries" >> beam.combiners.ToList()
+                | "AssembleReport" >> beam.Map(build_report)
+                | "WriteReport" >> beam.ParDo(WriteJsonFn(self._path)))
 
 
 def reports_from_json(values: list[dict]) -> list[ShardReport]:
