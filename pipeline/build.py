@@ -142,13 +142,23 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     p = beam.Pipeline(options=options)
     build_pipeline(p, config, files, staging_dir)
     result = p.run()
-    result.wait_until_finish()
+    try:
+        result.wait_until_finish()
+    finally:
+        close_runner_client(result)
     report = _read_json(posixpath.join(staging_dir, BUILD_REPORT))
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
     manifest_path = commit_build(output_dir, staging_dir, manifest, reports)
     return BuildResult(manifest_path, manifest, beam_counters(result))
+
+
+def close_runner_client(result) -> None:
+    """The DaskRunner leaves its client open; close it so the process exits cleanly."""
+    client = getattr(result, "client", None)
+    if client is not None:
+        client.close()
 
 
 def beam_counters(result) -> dict[str, int]:

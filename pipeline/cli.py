@@ -38,14 +38,37 @@ def summary_lines(manifest: dict, metrics: dict[str, int], manifest_path: str) -
     return lines
 
 
+def _add_runner_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runner", default=None, help="a Beam runner name, or `dask` "
+                        "(with --dask-scheduler or --dask-workers)")
+    parser.add_argument("--dask-scheduler", metavar="ADDR",
+                        help="address of an existing Dask scheduler (tcp://host:8786)")
+    parser.add_argument("--dask-workers", type=int, metavar="N",
+                        help="start a local Dask cluster of N worker processes for this run")
+    parser.add_argument("--dask-partition-size", type=int, metavar="N",
+                        help="elements per Dask bag partition")
+
+
+def run_with_runner(args: argparse.Namespace, config, output: str, beam_args: list[str]):
+    """Run the build on the runner the flags name (Dask clusters are set up and torn down)."""
+    from pipeline.build import run_build
+    if args.runner != "dask":
+        runner = ["--runner", args.runner] if args.runner else []
+        return run_build(config, output, runner + beam_args)
+    from pipeline.dask_cluster import dask_runner
+    with dask_runner(args.dask_scheduler, args.dask_workers, args.dask_partition_size) as extra:
+        return run_build(config, output, extra + beam_args)
+
+
 def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.build import InputError, run_build
+    from pipeline.build import InputError
+    from pipeline.dask_cluster import DaskClusterError
     config = load_build_config(args.config, args.overrides)
     output = args.output or config.output_dir
     start = time.monotonic()
     try:
-        result = run_build(config, output, beam_args)
-    except InputError as e:
+        result = run_with_runner(args, config, output, beam_args)
+    except (InputError, DaskClusterError) as e:
         print(f"crawl2gpt build: {e}", file=sys.stderr)
         return 2
     for line in summary_lines(result.manifest, result.metrics, result.manifest_path):
@@ -79,6 +102,7 @@ def make_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="run the corpus-build pipeline (Beam)")
     build.add_argument("--config", required=True, help="build config (TOML)")
     _add_build_args(build)
+    _add_runner_args(build)
     build.set_defaults(func=cmd_build)
     demo = sub.add_parser("demo", help="generate the demo corpus and build it")
     demo.add_argument("--output", default="demo-out", help="folder for corpus and build")
