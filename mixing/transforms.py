@@ -8,13 +8,23 @@ with `tokenize_invalid_unicode`, so the round trip text -> ids -> text stays exa
 
 from __future__ import annotations
 
+import math
+import posixpath
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
 import apache_beam as beam
 import numpy as np
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from mixing.config import TokenizeConfig
+from mixing.token_shards import shuffle_bucket, shuffle_key, write_token_shard
 from mixing.tokenizer import Tokenizer
+from pipeline.beam_utils import SplitByTag
 from pipeline.records import Document, Rejected
+from pipeline.shards import ShardReport
 
 STAGE = "tokenize"
 
@@ -48,13 +58,14 @@ class TokenizeBatchFn(beam.DoFn):
             if offset is None:
                 good.append(doc)
             else:
-                yield beam.pvalue.TaggedOutput("rejected", Rejected.of_document(
-                    doc, stage=STAGE, reason="tokenize_invalid_unicode", char_offset=offset))
+                yield "rejected", Rejected.of_document(
+                    doc, stage=STAGE, reason="tokenize_invalid_unicode", char_offset=offset)
         dtype = self._tokenizer.id_dtype
         for doc, ids in zip(good, self._tokenizer.encode_batch([d.text for d in good])):
             self._documents.inc()
             self._tokens.inc(len(ids))
-            yield {"id": doc.id, "source": doc.source, "tokens": np.array(ids, dtype=dtype)}
+            yield "rows", {"id": doc.id, "source": doc.source,
+                           "tokens": np.array(ids, dtype=dtype)}
 
 
 class TokenizeDocuments(beam.PTransform):
@@ -71,6 +82,63 @@ class TokenizeDocuments(beam.PTransform):
                | "BatchDocuments" >> beam.BatchElements(min_batch_size=1,
                                                         max_batch_size=cfg.batch_size)
                | "TokenizeBatch" >> beam.ParDo(
-                   TokenizeBatchFn(self._tokenizer_path, cfg.tokenizer_kind)
-               ).with_outputs("rejected", main="rows"))
-        return out.rows, out.rejected
+                   TokenizeBatchFn(self._tokenizer_path, cfg.tokenizer_kind))
+               | "SplitTokenized" >> SplitByTag("rows", "rejected"))
+        return out
+
+
+def token_bytes_of(row: dict) -> tuple[str, int]:
+    return row["source"], row["tokens"].nbytes
+
+
+def key_by_token_file(row: dict, seed: int, target_file_bytes: int,
+                      source_bytes: dict[str, int]) -> tuple[tuple[str, int, int], dict]:
+    """(source, file index, file count): a source's size sets its file count, the doc's
+    shuffle key its file, so files in name order hold one global shuffled order."""
+    num_files = max(1, math.ceil(source_bytes[row["source"]] / target_file_bytes))
+    index = shuffle_bucket(shuffle_key(seed, row["id"]), num_files)
+    return (row["source"], index, num_files), row
+
+
+class WriteTokenFileFn(beam.DoFn):
+    """Write one token shard file into staging; output its report for the manifest."""
+
+    def __init__(self, staging_dir: str, config: TokenizeConfig):
+        self._staging_dir = staging_dir
+        self._config = config
+
+    def process(self, element) -> Iterable[dict]:
+        (source, index, num_files), rows = element
+        rows = [(r["id"], r["tokens"]) for r in rows]
+        relative = posixpath.join("tokens", source,
+                                  f"tokens-{index:05d}-of-{num_files:05d}.parquet")
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "shard.parquet"
+            info = write_token_shard(rows, local, source=source, seed=self._config.seed,
+                                     id_dtype=rows[0][1].dtype.name,
+                                     row_group_bytes=self._config.row_group_bytes)
+            with FileSystems.create(posixpath.join(self._staging_dir, relative)) as f:
+                f.write(local.read_bytes())
+        yield ShardReport(path=relative, kind="tokens", source=source, rows=info.num_documents,
+                          text_bytes=0, file_bytes=info.bytes, sha256=info.sha256,
+                          tokens=info.num_tokens).to_dict()
+
+
+class WriteTokenShards(beam.PTransform):
+    """Token rows → per-source shuffled token shards in staging; one report dict per file."""
+
+    def __init__(self, staging_dir: str, config: TokenizeConfig):
+        super().__init__()
+        self._staging_dir = staging_dir
+        self._config = config
+
+    def expand(self, rows):
+        cfg = self._config
+        source_bytes = (rows
+                        | "TokenBytesPerDoc" >> beam.Map(token_bytes_of)
+                        | "TokenBytesPerSource" >> beam.CombinePerKey(sum))
+        return (rows
+                | "KeyByTokenFile" >> beam.Map(key_by_token_file, cfg.seed, cfg.target_file_bytes,
+                                               beam.pvalue.AsDict(source_bytes))
+                | "GroupByTokenFile" >> beam.GroupByKey()
+                | "WriteTokenFile" >> beam.ParDo(WriteTokenFileFn(self._staging_dir, cfg)))

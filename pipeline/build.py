@@ -23,6 +23,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from mixing.manifest_section import tokens_section
+from mixing.transforms import TokenizeDocuments, WriteTokenShards
 from pipeline.config import BuildConfig
 from pipeline.manifest import assemble_manifest, commit_build, verify_reports
 from pipeline.stages import load_object, stage_spec
@@ -86,11 +88,23 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
     # Optional stages (quality filter, fuzzy dedup, contamination, ...).
     docs, rejected_stages = apply_stages(docs, config)
     rejected += rejected_stages
+    # Token ids per document (when [tokenize] is set); the check against the document shards
+    # is in tokens_section.
+    token_rows = None
+    if config.tokenize is not None:
+        token_rows, rejected_tokens = docs | "TokenizeDocuments" >> TokenizeDocuments(
+            config.tokenize, config)
+        rejected.append(rejected_tokens)
     all_rejected = rejected | "MergeRejected" >> beam.Flatten()
     # Documents read and records skipped, per source.
     counts = (read.documents, read.skipped) | "CountRecords" >> CountRecords()
     # One report per shard file written to staging.
     reports = (docs, all_rejected) | "WriteShards" >> WriteShards(staging_dir, config.shards)
+    # Shuffled token shards per source, reported like the document shards.
+    if token_rows is not None:
+        token_reports = token_rows | "WriteTokenShards" >> WriteTokenShards(
+            staging_dir, config.tokenize)
+        reports = (reports, token_reports) | "MergeShardReports" >> beam.Flatten()
     # The only sink: every report and count in staging/build_report.json.
     _ = (reports, counts) | "WriteBuildReport" >> WriteBuildReport(staging_dir)
 
@@ -150,6 +164,10 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
+    if config.tokenize is not None:
+        kept = {name: src["documents"] for name, src in manifest["sources"].items()}
+        manifest["tokens"] = tokens_section(
+            config.tokenize, [r for r in reports if r.kind == "tokens"], kept)
     manifest_path = commit_build(output_dir, staging_dir, manifest, reports)
     return BuildResult(manifest_path, manifest, beam_counters(result))
 

@@ -32,6 +32,8 @@ def summary_lines(manifest: dict, metrics: dict[str, int], manifest_path: str) -
                      + " ".join(f"{-s['removed']:>12,}" for s in src["stages"])
                      + f" {src['documents']:>9,} {src['text_bytes'] / 1e6:>9,.2f}"
                      f" {len(src['shards']):>6}")
+    if "tokens" in manifest:
+        lines.append(manifest["tokens"]["mixture"]["table"])
     if metrics:
         lines.append("counters: " + ", ".join(f"{k}={v:,}" for k, v in metrics.items()))
     lines.append(f"manifest: {manifest_path}")

@@ -108,10 +108,15 @@ class BuildConfig:
         for name in self.stage_options:
             self.stage_config(name)  # validates the table now, not mid-pipeline
 
+    @property
+    def tokenize(self) -> Any:
+        """The `[tokenize]` settings when the build writes token shards, else None."""
+        return self.stage_config("tokenize") if "tokenize" in self.stage_options else None
+
     def stage_config(self, name: str) -> Any:
         """The typed config of stage `name`, built from its `[name]` table (or defaults)."""
-        from pipeline.stages import load_object, stage_spec
-        cls = load_object(stage_spec(name).config)
+        from pipeline.stages import section_config_class
+        cls = section_config_class(name)
         where = f" in {self.config_path}" if self.config_path else ""
         return _build(cls, dict(self.stage_options.get(name, {})), f"{name}.", where)
 
@@ -135,9 +140,10 @@ def _build(cls: type, data: dict[str, Any], path: str, where: str) -> Any:
     """Construct dataclass `cls` from a dict, naming unknown or mistyped fields."""
     known = {f.name: f for f in dataclasses.fields(cls)}
     if cls is BuildConfig:
-        from pipeline.stages import STAGES
+        from pipeline.stages import SECTIONS, STAGES
         data = dict(data)
-        data["stage_options"] = {k: data.pop(k) for k in list(data) if k in STAGES}
+        data["stage_options"] = {k: data.pop(k) for k in list(data)
+                                 if k in STAGES or k in SECTIONS}
     unknown = set(data) - set(known)
     if unknown:
         raise ConfigError(f"{path or 'config '}: unknown field(s) {sorted(unknown)}{where}")
@@ -205,6 +211,13 @@ def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
                          for p in src.get("inputs", [])]
 
 
+def resolve_tokenizer(data: dict[str, Any], base_dir: str) -> None:
+    """A relative `tokenize.tokenizer` path is relative to the config file's folder too."""
+    path = data.get("tokenize", {}).get("tokenizer")
+    if path and "://" not in path and not os.path.isabs(path):
+        data["tokenize"]["tokenizer"] = os.path.normpath(os.path.join(base_dir, path))
+
+
 def _local_relative(base_dir: str, pattern: str) -> str:
     path = os.path.normpath(os.path.join(base_dir, pattern))
     # Beam's local glob matches nothing for a bare "name*" without a folder part.
@@ -222,6 +235,8 @@ def load_build_config(path: str, overrides: list[str] | None = None) -> BuildCon
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
     for assignment in overrides or []:
         apply_override(data, assignment)
-    resolve_inputs(data, os.path.relpath(os.path.dirname(os.path.abspath(path))))
+    base_dir = os.path.relpath(os.path.dirname(os.path.abspath(path)))
+    resolve_inputs(data, base_dir)
+    resolve_tokenizer(data, base_dir)
     data["config_path"] = path
     return _build(BuildConfig, data, "", f" in {path}")

@@ -130,7 +130,7 @@ def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
     """Replace the previous build by the staged one; the manifest is written last."""
     manifest_path = posixpath.join(output_dir, MANIFEST_NAME)
     _remove_if_exists(manifest_path)
-    for subdir in ("documents", "rejected"):
+    for subdir in ("documents", "rejected", "tokens"):
         _remove_if_exists(posixpath.join(output_dir, subdir))
     for r in reports:
         target = posixpath.join(output_dir, r.path)

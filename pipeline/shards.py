@@ -89,7 +89,7 @@ class ShardReport:
     path: str
     """Relative to the output root, '/'-separated."""
     kind: str
-    """`documents` or `rejected`."""
+    """`documents`, `rejected` or `tokens`."""
     source: str
     rows: int
     text_bytes: int
@@ -97,6 +97,8 @@ class ShardReport:
     sha256: str
     stage: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+    """Token ids in the file (token shards only)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -31,8 +31,21 @@ STAGES: dict[str, StageSpec] = {
         StageSpec("fuzzy_dedup", "dedup.config:FuzzyDedupConfig", "dedup.transforms:DedupFuzzy"),
         StageSpec("contamination", "dedup.contamination_config:ContaminationConfig",
                   "dedup.transforms:RemoveContamination"),
+        StageSpec("language_id", "quality_filter.heuristics_config:LanguageIdConfig",
+                  "quality_filter.heuristics_transforms:IdentifyLanguage"),
+        StageSpec("rules", "quality_filter.heuristics_config:RulesConfig",
+                  "quality_filter.heuristics_transforms:ApplyRules"),
+        StageSpec("line_cleanup", "quality_filter.heuristics_config:LineCleanupConfig",
+                  "quality_filter.heuristics_transforms:CleanLines"),
+        StageSpec("url_blocklist", "quality_filter.heuristics_config:BlocklistConfig",
+                  "quality_filter.heuristics_transforms:BlockUrls"),
+        StageSpec("pii", "quality_filter.heuristics_config:PiiConfig",
+                  "quality_filter.heuristics_transforms:ScrubPii"),
     ]
 }
+
+# Config tables of build steps that are not filter stages: "module:Class" of their dataclass.
+SECTIONS: dict[str, str] = {"tokenize": "mixing.config:TokenizeConfig"}
 
 # The paper's order (quality filter, then fuzzy dedup, then contamination removal).
 PAPER_ORDER = ["quality_filter", "fuzzy_dedup", "contamination"]
@@ -41,6 +54,13 @@ PAPER_ORDER = ["quality_filter", "fuzzy_dedup", "contamination"]
 def load_object(target: str) -> Any:
     module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+def section_config_class(name: str) -> Any:
+    """The config dataclass of a stage or section table, by name."""
+    if name in SECTIONS:
+        return load_object(SECTIONS[name])
+    return load_object(stage_spec(name).config)
 
 
 def stage_spec(name: str) -> StageSpec:
