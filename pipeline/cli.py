@@ -7,12 +7,16 @@ Application flags are parsed here; everything this parser does not know is passe
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 import time
 
 from pipeline.config import ConfigError, load_build_config
+
+# Packages that add their own subcommands (each has `add_commands(subparsers)`).
+COMMAND_MODULES = ["mixing.cli"]
 
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
@@ -111,15 +115,23 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--set", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE")
     demo.set_defaults(func=cmd_demo)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Beam warns at import about Google Cloud client libraries that local builds do not use.
+    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
     args, beam_args = make_parser().parse_known_args(argv)
     beam_args = [a for a in beam_args if a != "--"]
     try:
-        return args.func(args, beam_args)
+        if args.command in ("build", "demo"):
+            return args.func(args, beam_args)
+        if beam_args:
+            raise SystemExit(f"crawl2gpt {args.command}: unknown arguments {beam_args}")
+        return args.func(args)
     except ConfigError as e:
         print(f"crawl2gpt {args.command}: {e}", file=sys.stderr)
         return 2
