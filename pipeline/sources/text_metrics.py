@@ -28,3 +28,16 @@ def token_f1(candidate: str, reference: str) -> float:
         return 0.0
     precision, recall = shared / sum(cand.values()), shared / sum(ref.values())
     return 2 * precision * recall / (precision + recall)
+
+
+def token_containment(first: str, second: str) -> float:
+    """Fraction of `first`'s word tokens (a multiset) that also occur in `second`.
+
+    Shared tokens are counted as for `token_f1` (min of the two counts per word), so a word
+    said three times in `first` and once in `second` contributes one. An empty `first` is
+    contained in anything (1.0).
+    """
+    a, b = Counter(word_tokens(first)), Counter(word_tokens(second))
+    if not a:
+        return 1.0
+    return sum((a & b).values()) / sum(a.values())
