@@ -84,21 +84,15 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.build import run_build
-    from pipeline.demo_data import demo_build_config, generate_demo_corpus
-    corpus_dir = os.path.join(args.output, "corpus")
-    summary = generate_demo_corpus(corpus_dir)
-    config_path = os.path.join(args.output, "demo-build.toml")
-    with open(config_path, "w") as f:
-        f.write(demo_build_config(os.path.relpath(corpus_dir, args.output)))
-    config = load_build_config(config_path, args.overrides)
-    build_dir = os.path.join(args.output, "build")
+    from pipeline.demo import run_demo
     start = time.monotonic()
-    result = run_build(config, build_dir, beam_args)
-    print(f"demo corpus: {corpus_dir} ({sum(summary['documents'].values()):,} documents)")
-    for line in summary_lines(result.manifest, result.metrics, result.manifest_path):
+    demo = run_demo(args.output, args.overrides, beam_args)
+    generated = sum(n for part in demo.corpus["documents"].values() for n in part.values())
+    print(f"demo corpus: {os.path.join(args.output, 'corpus')} ({generated:,} documents)")
+    print(f"tokenizer: {demo.tokenizer_dir}")
+    for line in summary_lines(demo.build.manifest, demo.build.metrics, demo.build.manifest_path):
         print(line)
-    print(f"demo build finished in {time.monotonic() - start:.1f} s; shards under {build_dir}")
+    print(f"demo finished in {time.monotonic() - start:.1f} s; outputs under {args.output}")
     return 0
 
 
