@@ -1,7 +1,7 @@
 """Tokens per CPU-second of the tokenise stage's core vs tiktoken on the same text.
 
 Ours: `Tokenizer.encode_batch` in batches of the stage's batch size plus the conversion to the
-compact id array, i.e. what `TokenizeBatchFn` does per batch. Reference: tiktoken's
+compact id array, i.e. what `TokenizeFn` does (it encodes one document per call). Reference: tiktoken's
 `encode_ordinary_batch` (one thread), called on our batches and on all texts at once, the
 faster of the two counting, with GPT-2's ranks built by tiktoken directly from
 `r50k_base.tiktoken`. CPU time (`time.process_time`, all threads of the process) makes both

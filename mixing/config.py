@@ -15,8 +15,6 @@ class TokenizeConfig:
     """Folder or file of a byte-level BPE (forms in `mixing/tokenizer.py`); required to run."""
     tokenizer_kind: str = "auto"
     """`auto` (first form found in the folder), `tiktoken`, `openai`, `hf-bpe` or `hf-json`."""
-    batch_size: int = 64
-    """Most documents per encode call in the tokenise step."""
     seed: int = 0
     """Shuffle seed: a document's place in its source's shards is blake2b(seed:id)."""
     row_group_bytes: int = 32 * 1024 * 1024
@@ -36,7 +34,7 @@ class TokenizeConfig:
         if self.tokenizer_kind != "auto" and self.tokenizer_kind not in FORMS:
             raise ConfigError(f"tokenize.tokenizer_kind: {self.tokenizer_kind!r} is not one of "
                               f"{['auto', *FORMS]}")
-        for name in ("batch_size", "row_group_bytes", "target_file_bytes", "token_budget"):
+        for name in ("row_group_bytes", "target_file_bytes", "token_budget"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"tokenize.{name} must be > 0, got {getattr(self, name)}")
         if not self.max_epochs > 0:

@@ -38,8 +38,13 @@ def invalid_unicode_at(text: str) -> int | None:
     return None
 
 
-class TokenizeBatchFn(beam.DoFn):
-    """Encodes a batch of documents with one tokenizer per worker (loaded in `setup`)."""
+class TokenizeFn(beam.DoFn):
+    """Encodes one document with one tokenizer per worker (loaded in `setup`).
+
+    One document per call, not batches: outputs of `finish_bundle` (where a batching DoFn
+    flushes) are lost on the Dask runner (docs/scaling.md), and tiktoken encodes one text as
+    fast per core as a batch.
+    """
 
     def __init__(self, tokenizer_path: str, tokenizer_kind: str):
         self._path = tokenizer_path
@@ -51,21 +56,17 @@ class TokenizeBatchFn(beam.DoFn):
     def setup(self) -> None:
         self._tokenizer = Tokenizer.from_path(self._path, self._kind)
 
-    def process(self, docs: list[Document]):
-        good = []
-        for doc in docs:
-            offset = invalid_unicode_at(doc.text)
-            if offset is None:
-                good.append(doc)
-            else:
-                yield "rejected", Rejected.of_document(
-                    doc, stage=STAGE, reason="tokenize_invalid_unicode", char_offset=offset)
-        dtype = self._tokenizer.id_dtype
-        for doc, ids in zip(good, self._tokenizer.encode_batch([d.text for d in good])):
-            self._documents.inc()
-            self._tokens.inc(len(ids))
-            yield "rows", {"id": doc.id, "source": doc.source,
-                           "tokens": np.array(ids, dtype=dtype)}
+    def process(self, doc: Document):
+        offset = invalid_unicode_at(doc.text)
+        if offset is not None:
+            yield "rejected", Rejected.of_document(
+                doc, stage=STAGE, reason="tokenize_invalid_unicode", char_offset=offset)
+            return
+        ids = self._tokenizer.encode_batch([doc.text])[0]
+        self._documents.inc()
+        self._tokens.inc(len(ids))
+        yield "rows", {"id": doc.id, "source": doc.source,
+                       "tokens": np.array(ids, dtype=self._tokenizer.id_dtype)}
 
 
 class TokenizeDocuments(beam.PTransform):
@@ -77,14 +78,10 @@ class TokenizeDocuments(beam.PTransform):
         self._tokenizer_path = config.require_tokenizer()  # fail at construction, not mid-run
 
     def expand(self, docs):
-        cfg = self._config
-        out = (docs
-               | "BatchDocuments" >> beam.BatchElements(min_batch_size=1,
-                                                        max_batch_size=cfg.batch_size)
-               | "TokenizeBatch" >> beam.ParDo(
-                   TokenizeBatchFn(self._tokenizer_path, cfg.tokenizer_kind))
-               | "SplitTokenized" >> SplitByTag("rows", "rejected"))
-        return out
+        return (docs
+                | "Tokenize" >> beam.ParDo(TokenizeFn(self._tokenizer_path,
+                                                      self._config.tokenizer_kind))
+                | "SplitTokenized" >> SplitByTag("rows", "rejected"))
 
 
 def token_bytes_of(row: dict) -> tuple[str, int]:

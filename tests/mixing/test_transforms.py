@@ -40,7 +40,7 @@ def test_rows_match_reference_and_bad_unicode_is_rejected(options, documents, gp
     docs, bad = documents
     want = [(d.id, d.source, "uint16", tuple(r50k_reference.encode_ordinary(d.text)) + (50256,))
             for d in docs]
-    config = TokenizeConfig(tokenizer=str(gpt2_dir), tokenizer_kind="openai", batch_size=7)
+    config = TokenizeConfig(tokenizer=str(gpt2_dir), tokenizer_kind="openai")
     with TestPipeline(options=PipelineOptions(options)) as p:
         rows, rejected = (p | beam.Create([*docs, bad])
                           | TokenizeDocuments(config, build_config=None))

@@ -72,3 +72,25 @@ def test_killed_worker_is_rescheduled_or_fails_clearly(tmp_path, cluster):
         killer.join()
     assert result.manifest["sources"] == expected.manifest["sources"]
     assert tree_hashes(tmp_path / "dask") == tree_hashes(tmp_path / "direct")
+
+
+def test_demo_build_on_dask_equals_direct(tmp_path, cluster, shared_data):
+    from pipeline.demo_data import demo_build_config, generate_demo_corpus
+    generate_demo_corpus(str(tmp_path / "corpus"))
+    config_path = tmp_path / "build.toml"
+    config_path.write_text(demo_build_config("corpus") + f"""
+[tokenize]
+tokenizer = "{shared_data / 'tokenizers' / 'gpt2'}"
+weights = {{ commoncrawl = 0.6, wikipedia = 0.3, books = 0.1 }}
+token_budget = 1500000
+""")
+    config = load_build_config(str(config_path))
+    direct = run_build(config, str(tmp_path / "direct"))
+    dask = run_build(config, str(tmp_path / "dask"), runner_args(cluster.scheduler_address))
+    assert tree_hashes(tmp_path / "direct") == tree_hashes(tmp_path / "dask")
+    # The manifest's counts equal the rows actually in the shards.
+    import pyarrow.parquet as pq
+    for name, src in dask.manifest["sources"].items():
+        rows = sum(pq.ParquetFile(tmp_path / "dask" / s["path"]).metadata.num_rows
+                   for s in src["shards"])
+        assert rows == src["documents"] == direct.manifest["sources"][name]["documents"] > 0
