@@ -1,0 +1,297 @@
+"""Beam composites of the contamination stage (GPT-3 Appendix C); the logic is in
+`dedup/contamination.py` (training side) and `dedup/clean_dirty.py` (evaluation side).
+
+`RemoveContamination(config, build_config)`: PCollection[Document] -> (kept, rejected).
+  kept: untouched documents plus the surviving pieces of cut ones; rejected: one row per cut
+  or dropped document (`contamination_split`, `contamination_too_many_pieces`,
+  `contamination_no_piece_left`). After expansion `.report` holds a PCollection of dicts,
+  one per benchmark and per source: docs_touched, docs_dropped, chars_removed, pieces_kept.
+  Two ways to find collisions, chosen by `config.mode`:
+  - `side_input`: the benchmark n-gram index (12 bytes an n-gram) is a side input, each worker
+    looks documents up locally; a small shuffle counts documents per colliding n-gram.
+  - `keyed_join`: benchmark and training n-grams are keyed by hash and co-grouped, so no
+    worker holds the whole set; costs a shuffle of every training n-gram and of the documents.
+
+`SplitCleanDirty(config, output_root)`: PCollection[Document] -> one clean/dirty record per
+  benchmark, written as JSON under `output_root/config.clean_dirty_dir` when a root is given.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from dedup.benchmarks import benchmark_files, load_benchmark
+from dedup.clean_dirty import EvalIndex, match_document, split_json, split_record
+from dedup.contamination import (
+    STAGE,
+    NgramIndex,
+    benchmark_ngrams,
+    collisions,
+    document_ngrams,
+    process_touched,
+    report_dict,
+    sum_counts,
+)
+from dedup.contamination_config import ContaminationConfig
+from pipeline.config import ConfigError
+
+
+def _open_raw(path: str):
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+class ReadBenchmarksFn(beam.DoFn):
+    """Benchmark file path -> Benchmark (one file is one benchmark)."""
+
+    def __init__(self, config: ContaminationConfig):
+        self.config = config
+        self.skipped = Metrics.counter(STAGE, "benchmark_lines_skipped")
+
+    def process(self, path):
+        benchmark = load_benchmark(path, self.config, opener=_open_raw)
+        self.skipped.inc(benchmark.skipped_lines)
+        yield benchmark
+
+
+class ReadBenchmarks(beam.PTransform):
+    def __init__(self, config: ContaminationConfig):
+        super().__init__()
+        self.config = config
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "ListFiles" >> beam.Create(benchmark_files(self.config.benchmarks))
+                | "Load" >> beam.ParDo(ReadBenchmarksFn(self.config)))
+
+
+def build_ngram_index(named_hashes) -> NgramIndex:
+    return NgramIndex.from_arrays(sorted(named_hashes, key=lambda item: item[0]))
+
+
+class FindCollisionsFn(beam.DoFn):
+    """Document -> itself (main: no collision) or (document, hits) on `touched`."""
+
+    def __init__(self, config: ContaminationConfig):
+        self.config = config
+
+    def process(self, doc, index):
+        hits = collisions(doc.text, index, self.config)
+        yield beam.pvalue.TaggedOutput("touched", (doc, hits)) if hits else doc
+
+
+def hit_hashes(touched):
+    return [(h, 1) for h, _ in touched[1]]
+
+
+def is_frequent(hash_count, max_docs: int) -> bool:
+    return hash_count[1] > max_docs
+
+
+class DropIgnoredFn(beam.DoFn):
+    """Leaves out n-grams found in too many documents; a document left with none is untouched."""
+
+    def __init__(self):
+        self.ignored = Metrics.counter(STAGE, "frequent_ngram_hits_ignored")
+
+    def process(self, touched, frequent):
+        doc, hits = touched
+        kept = [(h, names) for h, names in hits if h not in frequent]
+        self.ignored.inc(len(hits) - len(kept))
+        yield (doc, kept) if kept else beam.pvalue.TaggedOutput("untouched", doc)
+
+
+class MatchBySideInput(beam.PTransform):
+    """Documents -> (untouched, touched) with the whole benchmark index as a side input."""
+
+    def __init__(self, config: ContaminationConfig, benchmark_ngrams):
+        super().__init__()
+        self.config, self.benchmark_ngrams = config, benchmark_ngrams
+
+    def expand(self, docs):
+        index = (self.benchmark_ngrams | "AllBenchmarks" >> beam.combiners.ToList()
+                 | "BuildIndex" >> beam.Map(build_ngram_index))
+        found = docs | "FindCollisions" >> beam.ParDo(
+            FindCollisionsFn(self.config), beam.pvalue.AsSingleton(index)
+        ).with_outputs("touched", main="untouched")
+        frequent = (found.touched | "HitHashes" >> beam.FlatMap(hit_hashes)
+                    | "DocsPerNgram" >> beam.CombinePerKey(sum)
+                    | "Frequent" >> beam.Filter(is_frequent, self.config.max_ngram_docs))
+        result = found.touched | "DropIgnored" >> beam.ParDo(
+            DropIgnoredFn(), beam.pvalue.AsDict(frequent)).with_outputs("untouched", main="touched")
+        untouched = (found.untouched, result.untouched) | "Untouched" >> beam.Flatten()
+        return untouched, result.touched
+
+
+def benchmark_ngram_pairs(named_hashes):
+    """(hash, benchmark name) for each distinct n-gram of a benchmark."""
+    name, hashes = named_hashes
+    return [(h, name) for h in hashes.tolist()]
+
+
+def document_ngram_pairs(doc, config: ContaminationConfig):
+    """(hash, document id) for each distinct n-gram of a document."""
+    _, hashes = document_ngrams(doc.text, config)
+    return [(h, doc.id) for h in np.unique(hashes).tolist()]
+
+
+class NgramDocHitsFn(beam.DoFn):
+    """(hash, {bench, docs}) -> (doc id, (hash, benchmarks)) unless the n-gram is frequent."""
+
+    def __init__(self, max_docs: int):
+        self.max_docs = max_docs
+        self.ignored = Metrics.counter(STAGE, "frequent_ngrams_ignored")
+
+    def process(self, element):
+        h, groups = element
+        names = tuple(sorted(set(groups["bench"])))
+        if not names:
+            return
+        doc_ids = sorted(set(itertools.islice(groups["docs"], self.max_docs + 1)))
+        if len(doc_ids) > self.max_docs:
+            self.ignored.inc()
+            return
+        for doc_id in doc_ids:
+            yield doc_id, (h, names)
+
+
+def attach_hits(element):
+    """(doc id, {doc, hits}) -> document (main: untouched) or (document, hits) on `touched`."""
+    _, groups = element
+    hits = sorted(groups["hits"])
+    for doc in groups["doc"]:
+        yield beam.pvalue.TaggedOutput("touched", (doc, hits)) if hits else doc
+
+
+def keyed_by_id(doc):
+    return doc.id, doc
+
+
+class MatchByKeyedJoin(beam.PTransform):
+    """Documents -> (untouched, touched) by co-grouping n-gram hashes; no worker holds the set."""
+
+    def __init__(self, config: ContaminationConfig, benchmark_ngrams):
+        super().__init__()
+        self.config, self.benchmark_ngrams = config, benchmark_ngrams
+
+    def expand(self, docs):
+        bench = self.benchmark_ngrams | "NgramPairs" >> beam.FlatMap(benchmark_ngram_pairs)
+        train = docs | "DocumentNgrams" >> beam.FlatMap(document_ngram_pairs, self.config)
+        hits = ({"bench": bench, "docs": train} | "JoinNgrams" >> beam.CoGroupByKey()
+                | "DocHits" >> beam.ParDo(NgramDocHitsFn(self.config.max_ngram_docs)))
+        keyed = docs | "KeyById" >> beam.Map(keyed_by_id)
+        result = ({"doc": keyed, "hits": hits} | "JoinDocuments" >> beam.CoGroupByKey()
+                  | "AttachHits" >> beam.FlatMap(attach_hits).with_outputs("touched",
+                                                                           main="untouched"))
+        return result.untouched, result.touched
+
+
+class CutDocumentFn(beam.DoFn):
+    """(document, hits) -> pieces (main), a rejected row, report rows."""
+
+    def __init__(self, config: ContaminationConfig):
+        self.config = config
+
+    def process(self, touched):
+        doc, hits = touched
+        pieces, rejected, rows = process_touched(doc, hits, self.config)
+        Metrics.counter(STAGE, rejected.reason).inc()
+        yield from pieces
+        yield beam.pvalue.TaggedOutput("rejected", rejected)
+        for row in rows:
+            yield beam.pvalue.TaggedOutput("report", row)
+
+
+class RemoveContamination(beam.PTransform):
+    """GPT-3's 13-gram contamination removal; see the module docstring."""
+
+    def __init__(self, config: ContaminationConfig, build_config=None):
+        super().__init__()
+        if not config.benchmarks:
+            raise ConfigError("contamination.benchmarks: no benchmark file or folder given")
+        self.config = config
+        self.report = None  # PCollection[dict], set by expand
+
+    def expand(self, docs):
+        ngrams = (docs.pipeline | "ReadBenchmarks" >> ReadBenchmarks(self.config)
+                  | "BenchmarkNgrams" >> beam.Map(benchmark_ngrams, self.config.ngram))
+        match = MatchBySideInput if self.config.mode == "side_input" else MatchByKeyedJoin
+        untouched, touched = docs | "Match" >> match(self.config, ngrams)
+        cut = touched | "CutDocuments" >> beam.ParDo(CutDocumentFn(self.config)).with_outputs(
+            "rejected", "report", main="pieces")
+        kept = (untouched, cut.pieces) | "Kept" >> beam.Flatten()
+        self.report = (cut.report | "SumReport" >> beam.CombinePerKey(sum_counts)
+                       | "ReportRows" >> beam.Map(report_dict))
+        return kept, cut.rejected
+
+
+def build_eval_index(benchmarks, config: ContaminationConfig) -> EvalIndex:
+    return EvalIndex.build(sorted(benchmarks, key=lambda b: b.name), config)
+
+
+class MatchEvalFn(beam.DoFn):
+    """Document -> ((benchmark, example id), (doc id, n-gram)) for each dirty example it shows."""
+
+    def __init__(self, config: ContaminationConfig):
+        self.config = config
+
+    def process(self, doc, index):
+        for ref, gram in match_document(doc.text, index, self.config.punctuation).items():
+            yield ref, (doc.id, gram)
+
+
+def by_benchmark(ref_found):
+    (name, example), found = ref_found
+    return name, (example, found)
+
+
+def keyed_by_name(benchmark):
+    return benchmark.name, benchmark
+
+
+def assemble_split(element, config: ContaminationConfig):
+    _, groups = element
+    dirty = dict(groups["dirty"])
+    for benchmark in groups["benchmark"]:
+        yield split_record(benchmark, dirty, config)
+
+
+class WriteSplitFn(beam.DoFn):
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def process(self, record):
+        path = FileSystems.join(self.out_dir, f"{record['benchmark']}.json")
+        with FileSystems.create(path) as f:
+            f.write(split_json(record).encode("utf-8"))
+        yield path
+
+
+class SplitCleanDirty(beam.PTransform):
+    """Training documents -> per-benchmark clean/dirty records (GPT-3 Appendix C, eval side)."""
+
+    def __init__(self, config: ContaminationConfig, output_root: str | None = None):
+        super().__init__()
+        self.config, self.output_root = config, output_root
+
+    def expand(self, docs):
+        benchmarks = docs.pipeline | "ReadBenchmarks" >> ReadBenchmarks(self.config)
+        index = (benchmarks | "AllBenchmarks" >> beam.combiners.ToList()
+                 | "BuildIndex" >> beam.Map(build_eval_index, self.config))
+        dirty = (docs | "MatchExamples" >> beam.ParDo(MatchEvalFn(self.config),
+                                                      beam.pvalue.AsSingleton(index))
+                 | "FirstMatch" >> beam.CombinePerKey(min)
+                 | "ByBenchmark" >> beam.Map(by_benchmark))
+        records = ({"benchmark": benchmarks | "KeyByName" >> beam.Map(keyed_by_name),
+                    "dirty": dirty} | "JoinBenchmarks" >> beam.CoGroupByKey()
+                   | "Assemble" >> beam.FlatMap(assemble_split, self.config))
+        if self.output_root is not None:
+            out_dir = FileSystems.join(self.output_root, self.config.clean_dirty_dir)
+            _ = records | "WriteJson" >> beam.ParDo(WriteSplitFn(out_dir))
+        return records
+

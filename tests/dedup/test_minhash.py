@@ -1,0 +1,87 @@
+"""Signatures: shingle definition by hand, xxh32 and MinHash equal to the reference libraries."""
+
+import random
+
+import numpy as np
+import pytest
+import xxhash
+from datasketch import MinHash
+
+from dedup import minhash
+from dedup.minhash import MinHasher, exact_jaccard, fingerprints, normalise, shingle_spans, \
+    shingles, xxh32_spans
+from tests.dedup.util import brute_jaccard, c4_texts, variant_with_jaccard
+
+
+def test_shingles_by_hand():
+    # Lowercased \w+ words: the cat / cat the / the cat / cat sat (repeats kept).
+    assert shingles("The cat, the CAT sat!", 2) == [b"the cat", b"cat the", b"the cat",
+                                                     b"cat sat"]
+    # Fewer words than n: one shingle of all words.
+    assert shingles("Hello,   world", 5) == [b"hello world"]
+    # No word at all: NUL + the non-space characters, so "!!" and "??" differ.
+    assert shingles("! !", 5) == [b"\x00!!"]
+    assert shingles("??", 5) != shingles("!!", 5)
+
+
+def test_short_documents_never_share_an_empty_signature():
+    hasher = MinHasher(ngram=5, num_perm=16)
+    sigs = hasher.signatures(["!!", "??", "one", "two words", "", "Hello world"])
+    assert len({row.tobytes() for row in sigs}) == 6
+    assert not (sigs == np.iinfo(np.uint32).max).all(axis=1).any()
+
+
+def test_xxh32_matches_xxhash_for_every_length_and_seed():
+    rng = random.Random(7)
+    data = bytes(rng.randrange(256) for _ in range(400))
+    buf = np.frombuffer(data, dtype=np.uint8)
+    # 0..99 bytes (every tail path, up to 6 stripes), at random offsets and ending at the end.
+    lengths = np.tile(np.arange(100, dtype=np.int64), 2)
+    starts = np.concatenate(([rng.randrange(300) for _ in range(100)], 400 - lengths[:100]))
+    for seed in (0, 1, 0x9E3779B1):
+        expected = [xxhash.xxh32_intdigest(data[s:s + n], seed) for s, n in zip(starts, lengths)]
+        assert xxh32_spans(buf, starts, lengths, seed).tolist() == expected
+
+
+def test_spans_are_the_shingles(shared_data):
+    texts = c4_texts(shared_data, 20) + ["", "!!", "a b", "Ünïcödé wörds here, ok?"]
+    spans = shingle_spans([normalise(t) for t in texts], 5)
+    got = [spans.shingle_bytes(i) for i in range(spans.starts.size)]
+    assert got == [s for t in texts for s in shingles(t, 5)]
+
+
+@pytest.mark.parametrize("hash_name,hashfunc", [("xxh32", xxhash.xxh32_intdigest),
+                                                ("sha1", None)])
+def test_signatures_equal_datasketch(shared_data, monkeypatch, hash_name, hashfunc):
+    # A small chunk makes documents straddle permutation chunks.
+    monkeypatch.setattr(minhash, "PERMUTE_CHUNK", 97)
+    texts = c4_texts(shared_data, 30) + ["!!", "one", "two words here"]
+    for num_perm, seed in ((128, 1), (64, 42)):
+        ours = MinHasher(5, num_perm, seed, hash_name).signatures(texts)
+        for text, row in zip(texts, ours):
+            kwargs = {"hashfunc": hashfunc} if hashfunc else {}
+            ref = MinHash(num_perm=num_perm, seed=seed, **kwargs)
+            ref.update_batch(shingles(text, 5))
+            assert np.array_equal(ref.hashvalues, row)
+
+
+def test_exact_jaccard_equals_brute_force(shared_data):
+    base = c4_texts(shared_data, 3)[2]
+    for seed, (lo, hi) in enumerate([(0.5, 0.6), (0.78, 0.82), (0.9, 0.95)]):
+        variant, expected = variant_with_jaccard(base, lo, hi, seed)
+        got = exact_jaccard(*fingerprints([normalise(base), normalise(variant)], 5))
+        assert got == pytest.approx(expected, abs=1e-12)
+    assert exact_jaccard(*fingerprints([b"a b c d e f", b"x y z w v u"], 5)) == 0.0
+    assert brute_jaccard("a b c d e f", "A, b c d e f") == 1.0
+
+
+def test_cores_import_without_beam():
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys; import dedup.minhash, dedup.lsh, dedup.components, dedup.clusters, "
+            "dedup.config, dedup.fuzzy; print('apache_beam' in sys.modules)")
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=repo)
+    assert out.stdout.strip() == "False"
