@@ -16,7 +16,7 @@ import time
 from pipeline.config import ConfigError, load_build_config
 
 # Packages that add their own subcommands (each has `add_commands(subparsers)`).
-COMMAND_MODULES = ["mixing.cli"]
+COMMAND_MODULES = ["mixing.cli", "quality_filter.cli"]
 
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
