@@ -181,6 +181,16 @@ def register_section(name: str, cls: type) -> None:
     _NESTED[(BuildConfig, name)] = cls
 
 
+def section_from_dict(cls: type, data: dict[str, Any], name: str,
+                      overrides: list[str] | None = None) -> Any:
+    """A stage's config dataclass from its table (e.g. one recorded in a manifest) + overrides."""
+    data = json.loads(json.dumps(data))
+    for assignment in overrides or []:
+        key, _, value = assignment.partition("=")
+        apply_override(data, f"{key.removeprefix(name + '.')}={value}")
+    return _build(cls, data, f"{name}.", "")
+
+
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one `a.b.c=value` override; the value is parsed as TOML, else taken as a string."""
     if "=" not in assignment:
