@@ -221,11 +221,27 @@ def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
                          for p in src.get("inputs", [])]
 
 
-def resolve_tokenizer(data: dict[str, Any], base_dir: str) -> None:
-    """A relative `tokenize.tokenizer` path is relative to the config file's folder too."""
-    path = data.get("tokenize", {}).get("tokenizer")
-    if path and "://" not in path and not os.path.isabs(path):
-        data["tokenize"]["tokenizer"] = os.path.normpath(os.path.join(base_dir, path))
+# Config fields holding local paths, resolved relative to the config file's folder like inputs.
+PATH_FIELDS = [("tokenize", "tokenizer"), ("quality_filter", "model_path"),
+               ("contamination", "benchmarks"), ("url_blocklist", "urls_file"),
+               ("url_blocklist", "domains_file")]
+
+
+def _resolve(base_dir: str, path: str) -> str:
+    if not path or "://" in path or os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(base_dir, path))
+
+
+def resolve_paths(data: dict[str, Any], base_dir: str) -> None:
+    """Relative paths in stage tables (PATH_FIELDS) are relative to the config's folder."""
+    for section, key in PATH_FIELDS:
+        table = data.get(section)
+        if not isinstance(table, dict) or key not in table:
+            continue
+        value = table[key]
+        table[key] = ([_resolve(base_dir, v) for v in value] if isinstance(value, list)
+                      else _resolve(base_dir, value))
 
 
 def _local_relative(base_dir: str, pattern: str) -> str:
@@ -247,6 +263,6 @@ def load_build_config(path: str, overrides: list[str] | None = None) -> BuildCon
         apply_override(data, assignment)
     base_dir = os.path.relpath(os.path.dirname(os.path.abspath(path)))
     resolve_inputs(data, base_dir)
-    resolve_tokenizer(data, base_dir)
+    resolve_paths(data, base_dir)
     data["config_path"] = path
     return _build(BuildConfig, data, "", f" in {path}")
