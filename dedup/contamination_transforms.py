@@ -12,8 +12,12 @@
   - `keyed_join`: benchmark and training n-grams are keyed by hash and co-grouped, so no
     worker holds the whole set; costs a shuffle of every training n-gram and of the documents.
 
-`SplitCleanDirty(config, output_root)`: PCollection[Document] -> one clean/dirty record per
-  benchmark, written as JSON under `output_root/config.clean_dirty_dir` when a root is given.
+`SplitCleanDirty(config)`: PCollection[Document] -> one clean/dirty record (a dict) per
+  benchmark. The build writes them through its sink; `dedup.clean_dirty.write_splits` writes
+  them as `<benchmark>.json` files.
+
+A step with several outputs yields `(tag, value)` pairs that `SplitByTag` separates: Beam's
+Dask runner does not split tagged outputs (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from dedup.benchmarks import benchmark_files, load_benchmark
-from dedup.clean_dirty import EvalIndex, match_document, split_json, split_record
+from dedup.clean_dirty import EvalIndex, match_document, split_record
 from dedup.contamination import (
     STAGE,
     NgramIndex,
@@ -39,6 +43,7 @@ from dedup.contamination import (
     sum_counts,
 )
 from dedup.contamination_config import ContaminationConfig
+from pipeline.beam_utils import SplitByTag
 from pipeline.config import ConfigError
 
 
@@ -75,14 +80,14 @@ def build_ngram_index(named_hashes) -> NgramIndex:
 
 
 class FindCollisionsFn(beam.DoFn):
-    """Document -> itself (main: no collision) or (document, hits) on `touched`."""
+    """Document -> ("untouched", document) or ("touched", (document, hits))."""
 
     def __init__(self, config: ContaminationConfig):
         self.config = config
 
     def process(self, doc, index):
         hits = collisions(doc.text, index, self.config)
-        yield beam.pvalue.TaggedOutput("touched", (doc, hits)) if hits else doc
+        yield ("touched", (doc, hits)) if hits else ("untouched", doc)
 
 
 def hit_hashes(touched):
@@ -103,7 +108,7 @@ class DropIgnoredFn(beam.DoFn):
         doc, hits = touched
         kept = [(h, names) for h, names in hits if h not in frequent]
         self.ignored.inc(len(hits) - len(kept))
-        yield (doc, kept) if kept else beam.pvalue.TaggedOutput("untouched", doc)
+        yield ("touched", (doc, kept)) if kept else ("untouched", doc)
 
 
 class MatchBySideInput(beam.PTransform):
@@ -116,16 +121,17 @@ class MatchBySideInput(beam.PTransform):
     def expand(self, docs):
         index = (self.benchmark_ngrams | "AllBenchmarks" >> beam.combiners.ToList()
                  | "BuildIndex" >> beam.Map(build_ngram_index))
-        found = docs | "FindCollisions" >> beam.ParDo(
-            FindCollisionsFn(self.config), beam.pvalue.AsSingleton(index)
-        ).with_outputs("touched", main="untouched")
-        frequent = (found.touched | "HitHashes" >> beam.FlatMap(hit_hashes)
+        untouched, colliding = (
+            docs | "FindCollisions" >> beam.ParDo(FindCollisionsFn(self.config),
+                                                  beam.pvalue.AsSingleton(index))
+            | "SplitFound" >> SplitByTag("untouched", "touched"))
+        frequent = (colliding | "HitHashes" >> beam.FlatMap(hit_hashes)
                     | "DocsPerNgram" >> beam.CombinePerKey(sum)
                     | "Frequent" >> beam.Filter(is_frequent, self.config.max_ngram_docs))
-        result = found.touched | "DropIgnored" >> beam.ParDo(
-            DropIgnoredFn(), beam.pvalue.AsDict(frequent)).with_outputs("untouched", main="touched")
-        untouched = (found.untouched, result.untouched) | "Untouched" >> beam.Flatten()
-        return untouched, result.touched
+        only_frequent, touched = (
+            colliding | "DropIgnored" >> beam.ParDo(DropIgnoredFn(), beam.pvalue.AsDict(frequent))
+            | "SplitKept" >> SplitByTag("untouched", "touched"))
+        return (untouched, only_frequent) | "Untouched" >> beam.Flatten(), touched
 
 
 def benchmark_ngram_pairs(named_hashes):
@@ -161,11 +167,11 @@ class NgramDocHitsFn(beam.DoFn):
 
 
 def attach_hits(element):
-    """(doc id, {doc, hits}) -> document (main: untouched) or (document, hits) on `touched`."""
+    """(doc id, {doc, hits}) -> ("untouched", document) or ("touched", (document, hits))."""
     _, groups = element
     hits = sorted(groups["hits"])
     for doc in groups["doc"]:
-        yield beam.pvalue.TaggedOutput("touched", (doc, hits)) if hits else doc
+        yield ("touched", (doc, hits)) if hits else ("untouched", doc)
 
 
 def keyed_by_id(doc):
@@ -185,14 +191,13 @@ class MatchByKeyedJoin(beam.PTransform):
         hits = ({"bench": bench, "docs": train} | "JoinNgrams" >> beam.CoGroupByKey()
                 | "DocHits" >> beam.ParDo(NgramDocHitsFn(self.config.max_ngram_docs)))
         keyed = docs | "KeyById" >> beam.Map(keyed_by_id)
-        result = ({"doc": keyed, "hits": hits} | "JoinDocuments" >> beam.CoGroupByKey()
-                  | "AttachHits" >> beam.FlatMap(attach_hits).with_outputs("touched",
-                                                                           main="untouched"))
-        return result.untouched, result.touched
+        return ({"doc": keyed, "hits": hits} | "JoinDocuments" >> beam.CoGroupByKey()
+                | "AttachHits" >> beam.FlatMap(attach_hits)
+                | "SplitTouched" >> SplitByTag("untouched", "touched"))
 
 
 class CutDocumentFn(beam.DoFn):
-    """(document, hits) -> pieces (main), a rejected row, report rows."""
+    """(document, hits) -> ("piece", document) per piece, ("rejected", row), ("report", row)s."""
 
     def __init__(self, config: ContaminationConfig):
         self.config = config
@@ -201,10 +206,11 @@ class CutDocumentFn(beam.DoFn):
         doc, hits = touched
         pieces, rejected, rows = process_touched(doc, hits, self.config)
         Metrics.counter(STAGE, rejected.reason).inc()
-        yield from pieces
-        yield beam.pvalue.TaggedOutput("rejected", rejected)
+        for piece in pieces:
+            yield "piece", piece
+        yield "rejected", rejected
         for row in rows:
-            yield beam.pvalue.TaggedOutput("report", row)
+            yield "report", row
 
 
 class RemoveContamination(beam.PTransform):
@@ -222,12 +228,13 @@ class RemoveContamination(beam.PTransform):
                   | "BenchmarkNgrams" >> beam.Map(benchmark_ngrams, self.config.ngram))
         match = MatchBySideInput if self.config.mode == "side_input" else MatchByKeyedJoin
         untouched, touched = docs | "Match" >> match(self.config, ngrams)
-        cut = touched | "CutDocuments" >> beam.ParDo(CutDocumentFn(self.config)).with_outputs(
-            "rejected", "report", main="pieces")
-        kept = (untouched, cut.pieces) | "Kept" >> beam.Flatten()
-        self.report = (cut.report | "SumReport" >> beam.CombinePerKey(sum_counts)
+        pieces, rejected, report = (
+            touched | "CutDocuments" >> beam.ParDo(CutDocumentFn(self.config))
+            | "SplitCut" >> SplitByTag("piece", "rejected", "report"))
+        kept = (untouched, pieces) | "Kept" >> beam.Flatten()
+        self.report = (report | "SumReport" >> beam.CombinePerKey(sum_counts)
                        | "ReportRows" >> beam.Map(report_dict))
-        return kept, cut.rejected
+        return kept, rejected
 
 
 def build_eval_index(benchmarks, config: ContaminationConfig) -> EvalIndex:
@@ -261,23 +268,12 @@ def assemble_split(element, config: ContaminationConfig):
         yield split_record(benchmark, dirty, config)
 
 
-class WriteSplitFn(beam.DoFn):
-    def __init__(self, out_dir: str):
-        self.out_dir = out_dir
-
-    def process(self, record):
-        path = FileSystems.join(self.out_dir, f"{record['benchmark']}.json")
-        with FileSystems.create(path) as f:
-            f.write(split_json(record).encode("utf-8"))
-        yield path
-
-
 class SplitCleanDirty(beam.PTransform):
     """Training documents -> per-benchmark clean/dirty records (GPT-3 Appendix C, eval side)."""
 
-    def __init__(self, config: ContaminationConfig, output_root: str | None = None):
+    def __init__(self, config: ContaminationConfig):
         super().__init__()
-        self.config, self.output_root = config, output_root
+        self.config = config
 
     def expand(self, docs):
         benchmarks = docs.pipeline | "ReadBenchmarks" >> ReadBenchmarks(self.config)
@@ -287,11 +283,7 @@ class SplitCleanDirty(beam.PTransform):
                                                       beam.pvalue.AsSingleton(index))
                  | "FirstMatch" >> beam.CombinePerKey(min)
                  | "ByBenchmark" >> beam.Map(by_benchmark))
-        records = ({"benchmark": benchmarks | "KeyByName" >> beam.Map(keyed_by_name),
-                    "dirty": dirty} | "JoinBenchmarks" >> beam.CoGroupByKey()
-                   | "Assemble" >> beam.FlatMap(assemble_split, self.config))
-        if self.output_root is not None:
-            out_dir = FileSystems.join(self.output_root, self.config.clean_dirty_dir)
-            _ = records | "WriteJson" >> beam.ParDo(WriteSplitFn(out_dir))
-        return records
+        return ({"benchmark": benchmarks | "KeyByName" >> beam.Map(keyed_by_name),
+                 "dirty": dirty} | "JoinBenchmarks" >> beam.CoGroupByKey()
+                | "Assemble" >> beam.FlatMap(assemble_split, self.config))
 

@@ -58,6 +58,9 @@ def source_funnel(config: BuildConfig, name: str, counts: dict[str, Counter],
         stages.append({"stage": stage, "removed": n, "kept": remaining,
                        "reasons": dict(sorted(removed[stage].items()))})
     kept = sum(r.rows for r in doc_reports)
+    languages: Counter = Counter()
+    for r in doc_reports:
+        languages.update(r.languages)
     return {
         "role": config.source(name).role,
         "documents_read": read,
@@ -67,6 +70,7 @@ def source_funnel(config: BuildConfig, name: str, counts: dict[str, Counter],
         "stages": stages,
         "documents": kept,
         "text_bytes": sum(r.text_bytes for r in doc_reports),
+        "languages": dict(sorted(languages.items())),
         "shards": [r.to_dict() for r in sorted(doc_reports, key=lambda r: r.path)],
     }
 

@@ -99,6 +99,8 @@ class ShardReport:
     reasons: dict[str, int] = field(default_factory=dict)
     tokens: int = 0
     """Token ids in the file (token shards only)."""
+    languages: dict[str, int] = field(default_factory=dict)
+    """Documents per language label (document shards; unlabelled documents not counted)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -159,10 +161,13 @@ def write_bucket(rows: list[dict[str, Any]], *, kind: str, source: str, stage: s
         path = posixpath.join(relative_dir, f"{basename}-{part:04d}.parquet")
         write_file(path, data)
         reasons = Counter(r["reason"] for r in file_rows) if kind == "rejected" else Counter()
+        languages = Counter(r["language"] for r in file_rows
+                            if kind == "documents" and r["language"])
         reports.append(ShardReport(
             path=path, kind=kind, source=source, stage=stage, rows=len(file_rows),
             text_bytes=sum(_text_bytes(r) for r in file_rows), file_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), reasons=dict(sorted(reasons.items()))))
+            sha256=hashlib.sha256(data).hexdigest(), reasons=dict(sorted(reasons.items())),
+            languages=dict(sorted(languages.items()))))
     return reports
 
 

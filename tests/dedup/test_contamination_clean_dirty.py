@@ -95,6 +95,7 @@ def test_split_matches_brute_force_and_finds_planted_examples(data, tmp_path):
                             "cycle_letters_in_word": 1, "sum_of_digits": SUM_OF_DIGITS_IN_C4}
     assert records["sum_of_digits"]["n"] == 2
     paths = write_splits(records.values(), str(tmp_path))
-    with open(tmp_path / "winogrande.json", encoding="utf-8") as f:
-        written = json.load(f)
-    assert len(paths) == 5 and written == json.loads(json.dumps(records["winogrande"]))
+    assert sorted(paths) == sorted(str(tmp_path / f"{name}.json") for name in records)
+    for name, record in records.items():
+        with open(tmp_path / f"{name}.json", encoding="utf-8") as f:
+            assert json.load(f) == json.loads(json.dumps(record))

@@ -17,6 +17,10 @@ def test_demo_builds_documents_and_token_shards(tmp_path, capsys):
     exact = next(s for s in crawl["stages"] if s["stage"] == "exact_dedup")
     assert exact["removed"] == truth["crawl"]["exact_duplicate"]
     assert manifest["sources"]["books"]["documents"] == truth["reference"]["books"]
+    # language_id keeps only English crawl pages and labels every document it sees.
+    assert crawl["languages"] == {"en": crawl["documents"]}
+    wiki = manifest["sources"]["wikipedia"]
+    assert sum(wiki["languages"].values()) == wiki["documents"]
     tokens = manifest["tokens"]
     assert set(tokens["sources"]) == {"commoncrawl", "wikipedia", "books"}
     assert tokens["tokenizer"]["vocab_size"] <= 4096
