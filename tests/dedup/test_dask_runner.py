@@ -26,7 +26,7 @@ from tests.dedup.test_contamination_beam import rejected_row as contamination_ro
 from tests.dedup.test_transforms import build_config, rejected_row
 from tests.dedup.util import small_corpus
 
-distributed = pytest.importorskip("distributed")
+import distributed  # noqa: E402 - a main dependency (the Dask runner)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pipeline.dask_cluster import DaskClusterError, check_scheduler, runner_args
 from tests.pipeline.test_build import long_line, write_config
 
 REPO = Path(__file__).resolve().parents[2]
-distributed = pytest.importorskip("distributed")
+import distributed  # noqa: E402 - a main dependency (the Dask runner)
 
 
 def tree_hashes(out: Path) -> dict[str, str]:

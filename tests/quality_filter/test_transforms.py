@@ -53,7 +53,6 @@ def runner_args(request):
     if RUNNERS[request.param] is not None:
         yield RUNNERS[request.param]
         return
-    pytest.importorskip("distributed")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", str(REPO))  # Dask workers import this module's functions
         with dask_runner(workers=2) as args:
