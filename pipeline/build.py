@@ -23,6 +23,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from dedup.clean_dirty import write_splits
+from dedup.contamination_transforms import SplitCleanDirty
 from mixing.manifest_section import tokens_section
 from mixing.transforms import TokenizeDocuments, WriteTokenShards
 from pipeline.config import BuildConfig
@@ -61,15 +63,27 @@ def list_input_files(config: BuildConfig) -> list[dict[str, Any]]:
     return [unique[k] for k in sorted(unique)]
 
 
-def apply_stages(docs, config: BuildConfig) -> tuple[Any, list]:
-    """Apply the optional stages in configured order; returns kept docs and reject collections."""
-    rejected = []
+def apply_stages(docs, config: BuildConfig) -> tuple[Any, list, list]:
+    """Apply the optional stages in configured order.
+
+    Returns the kept documents, the reject collections, and the report collections of the
+    stages that have one (`transform.report`: dicts such as contamination's per-benchmark
+    counts), each tagged with the stage's name.
+    """
+    rejected, stage_reports = [], []
     for name in config.stages:
-        transform_cls = load_object(stage_spec(name).transform)
+        transform = load_object(stage_spec(name).transform)(config.stage_config(name), config)
         label = "".join(part.capitalize() for part in name.split("_"))
-        docs, stage_rejected = docs | label >> transform_cls(config.stage_config(name), config)
+        docs, stage_rejected = docs | label >> transform
         rejected.append(stage_rejected)
-    return docs, rejected
+        if getattr(transform, "report", None) is not None:
+            stage_reports.append(transform.report
+                                 | f"Tag{label}Report" >> beam.Map(tag_stage_row, name))
+    return docs, rejected, stage_reports
+
+
+def tag_stage_row(row: dict[str, Any], stage: str) -> dict[str, Any]:
+    return {"stage": stage, **row}
 
 
 def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, Any]],
@@ -86,8 +100,13 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
         docs, rejected_exact = docs | "ExactDedup" >> ExactDedup(config.exact_dedup)
         rejected.append(rejected_exact)
     # Optional stages (quality filter, fuzzy dedup, contamination, ...).
-    docs, rejected_stages = apply_stages(docs, config)
+    docs, rejected_stages, stage_reports = apply_stages(docs, config)
     rejected += rejected_stages
+    # Evaluation side of contamination: each benchmark's clean and dirty examples.
+    if "contamination" in config.stages:
+        stage_reports.append(docs | "SplitCleanDirty" >> SplitCleanDirty(
+            config.stage_config("contamination")) | "TagCleanDirty" >> beam.Map(
+            tag_stage_row, "clean_dirty"))
     # Token ids per document (when [tokenize] is set); the check against the document shards
     # is in tokens_section.
     token_rows = None
@@ -106,7 +125,9 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
             staging_dir, config.tokenize)
         reports = (reports, token_reports) | "MergeShardReports" >> beam.Flatten()
     # The only sink: every report and count in staging/build_report.json.
-    _ = (reports, counts) | "WriteBuildReport" >> WriteBuildReport(staging_dir)
+    stage_rows = (stage_reports or [p | "NoStageReports" >> beam.Create([])]) \
+        | "MergeStageReports" >> beam.Flatten()
+    _ = (reports, counts, stage_rows) | "WriteBuildReport" >> WriteBuildReport(staging_dir)
 
 
 def _read_json(path: str) -> Any:
@@ -137,6 +158,23 @@ def clean_stale_staging(output_dir: str) -> None:
         FileSystems.delete(sorted(stale))
 
 
+def contamination_section(config: BuildConfig, stage_rows: list[dict], staging_dir: str
+                          ) -> tuple[dict[str, Any], list[str]]:
+    """Contamination's removal report and the per-benchmark clean/dirty files (in staging)."""
+    split_dir = config.stage_config("contamination").clean_dirty_dir
+    splits = sorted((r for r in stage_rows if r["stage"] == "clean_dirty"),
+                    key=lambda r: r["benchmark"])
+    paths = write_splits([{k: v for k, v in r.items() if k != "stage"} for r in splits],
+                         posixpath.join(staging_dir, split_dir))
+    relative = [posixpath.relpath(p, staging_dir) for p in paths]
+    removal = sorted((r for r in stage_rows if r["stage"] == "contamination"),
+                     key=lambda r: (r["kind"], r["name"]))
+    benchmarks = {r["benchmark"]: {"file": path, "n": r["n"], "examples": r["examples"],
+                                   "dirty": r["dirty_count"], "clean_share": r["clean_share"]}
+                  for r, path in zip(splits, relative)}
+    return {"removal": removal, "clean_dirty": benchmarks}, relative
+
+
 @dataclass
 class BuildResult:
     manifest_path: str
@@ -164,11 +202,15 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
+    extra_files = []
+    if "contamination" in config.stages:
+        manifest["contamination"], extra_files = contamination_section(
+            config, report["stage_rows"], staging_dir)
     if config.tokenize is not None:
         kept = {name: src["documents"] for name, src in manifest["sources"].items()}
         manifest["tokens"] = tokens_section(
             config.tokenize, [r for r in reports if r.kind == "tokens"], kept)
-    manifest_path = commit_build(output_dir, staging_dir, manifest, reports)
+    manifest_path = commit_build(output_dir, staging_dir, manifest, reports, extra_files)
     return BuildResult(manifest_path, manifest, beam_counters(result))
 
 

@@ -25,6 +25,8 @@ MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
 # Stage order of the funnel before the optional stages.
 FIXED_STAGES = ["read", "normalize", "exact_dedup"]
+# Folders of a build's output, replaced as a whole by the next commit.
+BUILD_FOLDERS = ("documents", "rejected", "tokens", "contamination")
 
 
 class SilentLossError(RuntimeError):
@@ -130,16 +132,19 @@ def _ensure_dir(path: str) -> None:
 
 
 def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
-                 reports: list[ShardReport]) -> str:
-    """Replace the previous build by the staged one; the manifest is written last."""
+                 reports: list[ShardReport], extra_files: list[str] = ()) -> str:
+    """Replace the previous build by the staged one; the manifest is written last.
+
+    `extra_files` are further staged files (relative paths) that belong to the build.
+    """
     manifest_path = posixpath.join(output_dir, MANIFEST_NAME)
     _remove_if_exists(manifest_path)
-    for subdir in ("documents", "rejected", "tokens"):
+    for subdir in BUILD_FOLDERS:
         _remove_if_exists(posixpath.join(output_dir, subdir))
-    for r in reports:
-        target = posixpath.join(output_dir, r.path)
+    for relative in [r.path for r in reports] + list(extra_files):
+        target = posixpath.join(output_dir, relative)
         _ensure_dir(posixpath.dirname(target))
-        FileSystems.rename([posixpath.join(staging_dir, r.path)], [target])
+        FileSystems.rename([posixpath.join(staging_dir, relative)], [target])
     tmp_path = manifest_path + ".tmp"
     with FileSystems.create(tmp_path) as f:
         f.write(json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")

@@ -226,11 +226,13 @@ def tag_as(value: Any, tag: str) -> tuple[str, Any]:
 
 
 def build_report(entries: list[tuple[str, dict]]) -> dict[str, list]:
-    """Shard reports and counts, sorted, as the driver reads them from `build_report.json`."""
+    """Shard reports, counts and stage report rows, sorted, as the driver reads them."""
     shards = sorted((e for tag, e in entries if tag == "shard"), key=lambda r: r["path"])
     counts = sorted((e for tag, e in entries if tag == "count"),
                     key=lambda c: (c["kind"], c["source"], c["reason"]))
-    return {"shards": shards, "counts": counts}
+    stage_rows = sorted((e for tag, e in entries if tag == "stage_row"),
+                        key=lambda r: json.dumps(r, sort_keys=True, default=str))
+    return {"shards": shards, "counts": counts, "stage_rows": stage_rows}
 
 
 class WriteBuildReport(beam.PTransform):
@@ -241,9 +243,10 @@ class WriteBuildReport(beam.PTransform):
         self._path = posixpath.join(staging_dir, BUILD_REPORT)
 
     def expand(self, pcolls):
-        reports, counts = pcolls
+        reports, counts, stage_rows = pcolls
         return ((reports | "TagShardReports" >> beam.Map(tag_as, "shard"),
-                 counts | "TagCounts" >> beam.Map(tag_as, "count"))
+                 counts | "TagCounts" >> beam.Map(tag_as, "count"),
+                 stage_rows | "TagStageRows" >> beam.Map(tag_as, "stage_row"))
                 | "MergeReportEntries" >> beam.Flatten()
                 | "GatherReportEntries" >> beam.combiners.ToList()
                 | "AssembleReport" >> beam.Map(build_report)

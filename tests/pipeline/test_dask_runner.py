@@ -74,23 +74,17 @@ def test_killed_worker_is_rescheduled_or_fails_clearly(tmp_path, cluster):
     assert tree_hashes(tmp_path / "dask") == tree_hashes(tmp_path / "direct")
 
 
-def test_demo_build_on_dask_equals_direct(tmp_path, cluster, shared_data):
-    from pipeline.demo_data import demo_build_config, generate_demo_corpus
-    generate_demo_corpus(str(tmp_path / "corpus"))
-    config_path = tmp_path / "build.toml"
-    config_path.write_text(demo_build_config("corpus") + f"""
-[tokenize]
-tokenizer = "{shared_data / 'tokenizers' / 'gpt2'}"
-weights = {{ commoncrawl = 0.6, wikipedia = 0.3, books = 0.1 }}
-token_budget = 1500000
-""")
-    config = load_build_config(str(config_path))
-    direct = run_build(config, str(tmp_path / "direct"))
+def test_demo_build_with_every_stage_on_dask_equals_direct(tmp_path, cluster):
+    """The demo's full build (all stages, tokens, clean/dirty split) gives the same bytes."""
+    from pipeline.demo import run_demo
+    demo = run_demo(str(tmp_path), [], [])
+    config = load_build_config(str(tmp_path / "demo-build.toml"))
+    assert config.stages and config.tokenize is not None
     dask = run_build(config, str(tmp_path / "dask"), runner_args(cluster.scheduler_address))
-    assert tree_hashes(tmp_path / "direct") == tree_hashes(tmp_path / "dask")
+    assert tree_hashes(tmp_path / "build") == tree_hashes(tmp_path / "dask")
     # The manifest's counts equal the rows actually in the shards.
     import pyarrow.parquet as pq
     for name, src in dask.manifest["sources"].items():
         rows = sum(pq.ParquetFile(tmp_path / "dask" / s["path"]).metadata.num_rows
                    for s in src["shards"])
-        assert rows == src["documents"] == direct.manifest["sources"][name]["documents"] > 0
+        assert rows == src["documents"] == demo.build.manifest["sources"][name]["documents"] > 0
