@@ -1,0 +1,144 @@
+"""A training run's configuration: typed dataclasses from one TOML file plus dotted overrides.
+
+    model = { size = "gpt3-small", n_ctx = 1024 }   # a named size, then GPTConfig fields
+    micro_batch = 8
+    [data]
+    manifest = "out/manifest.json"
+    [optim]
+    lr = 6e-4
+
+`load_train_config("run.toml", ["optim.lr=3e-4", "model.size=tiny"])`; the resolved config is
+stored as JSON in every checkpoint and in the run's `config.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import ConfigError, apply_override
+from training.config import SIZES, GPTConfig, model_config
+from training.schedule import OptimConfig
+
+
+@dataclass
+class DataConfig:
+    manifest: str = ""
+    """The corpus build's manifest.json (its "tokens" section lists the shards)."""
+    val_row_groups: int = 1
+    """Row groups at the end of each source held out for validation (0 = none)."""
+    val_fraction: float = 0.1
+    """For a source with no more row groups than that: share of its last group's rows held out."""
+    verify_checksums: bool = True
+    """Hash each shard against the manifest's sha256 before its first use."""
+    prefetch: int = 4
+    """Micro-batches the background thread prepares ahead."""
+
+
+@dataclass
+class CheckpointConfig:
+    dir: str = ""
+    """Checkpoint folder; empty = `<out_dir>/checkpoints`."""
+    every_steps: int = 1000
+    keep: int = 3
+    resume: bool = True
+    """Continue from the newest complete checkpoint in `dir` when there is one."""
+
+
+@dataclass
+class EvalConfig:
+    every_steps: int = 500
+    """Validation loss per source every this many steps (0 = never)."""
+    sequences: int = 32
+    """Held-out sequences per source."""
+
+
+@dataclass
+class TrainConfig:
+    model: dict[str, Any] = field(default_factory=lambda: {"size": "tiny"})
+    """`size` (a name from training.config.SIZES) and GPTConfig fields that override it."""
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    micro_batch: int = 8
+    """Sequences per forward/backward on one rank; steps accumulate micro-batches."""
+    max_tokens: int = 300_000_000_000
+    """Training budget in tokens (the paper: 300 B)."""
+    max_steps: int = 0
+    """Stop after this many steps (0 = only the token budget)."""
+    out_dir: str = "runs/train"
+    seed: int = 1234
+    """Seeds the model's initialisation (the data order comes from the manifest's seed)."""
+    device: str = "auto"
+    """`auto` (cuda when present), `cpu`, `cuda`, `cuda:1`, ..."""
+    precision: str = "auto"
+    """`auto` (bf16 autocast where the device supports it), `bf16` or `fp32`."""
+    compile: bool = False
+    log_every: int = 10
+    peak_flops: float = 0.0
+    """Device peak FLOP/s for the MFU estimate; 0 = known GPUs' bf16 dense peak, else none."""
+
+    def __post_init__(self) -> None:
+        if "size" not in self.model:
+            raise ConfigError(f"model.size: missing; known sizes: {sorted(SIZES)}")
+        self.gpt_config()  # validates the shape now
+        for name in ("micro_batch", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ConfigError(f"precision: {self.precision!r} is not auto, bf16 or fp32")
+
+    def gpt_config(self) -> GPTConfig:
+        fields = {k: v for k, v in self.model.items() if k != "size"}
+        try:
+            return model_config(self.model["size"], **fields)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(str(e)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_NESTED = {"data": DataConfig, "optim": OptimConfig, "checkpoint": CheckpointConfig,
+           "eval": EvalConfig}
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, where: str) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: unknown field(s) {unknown}{where}")
+    kwargs = {}
+    for name, value in data.items():
+        if cls is TrainConfig and name in _NESTED:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name}: expected a table{where}")
+            value = _build(_NESTED[name], value, f"{name}.", where)
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"{e}{where}") from None
+    except TypeError as e:
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: {e}{where}") from None
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
+    """The run config from a TOML file (or defaults) with `a.b=value` overrides applied."""
+    data: dict[str, Any] = {}
+    where = ""
+    if path:
+        where = f" in {path}"
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from None
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return _build(TrainConfig, data, "", where)
