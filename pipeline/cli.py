@@ -17,6 +17,12 @@ from pipeline.config import ConfigError, load_build_config
 
 # Packages that add their own subcommands (each has `add_commands(subparsers)`).
 COMMAND_MODULES = ["mixing.cli", "quality_filter.cli"]
+# Subcommands with a parser of their own: `crawl2gpt NAME ...` calls `function(argv)`.
+DELEGATED = {
+    "train": ("training.train:main", "train a GPT-3-shaped model on a build's shards"),
+    "sample": ("training.sample:sample_main", "generate text from a training checkpoint"),
+    "export": ("training.export:main", "write a checkpoint as a Hugging Face model"),
+}
 
 
 def _add_build_args(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +117,8 @@ def make_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub)
+    for name, (_, help_text) in DELEGATED.items():
+        sub.add_parser(name, help=f"{help_text} (crawl2gpt {name} --help)", add_help=False)
     return parser
 
 
@@ -118,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Beam warns at import about Google Cloud client libraries that local builds do not use.
     logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:
+        module, function = DELEGATED[argv[0]][0].split(":")
+        return getattr(importlib.import_module(module), function)(argv[1:])
     args, beam_args = make_parser().parse_known_args(argv)
     beam_args = [a for a in beam_args if a != "--"]
     try:

@@ -40,9 +40,11 @@ class Trainer:
     def build(self) -> None:
         """Model, optimiser, schedule and loader from the config; then resume if possible."""
         c = self.config
-        self.gpt = c.gpt_config()
         self.manifest = load_manifest(c.data.manifest, c.data.val_row_groups,
                                       c.data.val_fraction)
+        # Unless the run sets it, the vocabulary is the build's tokenizer's.
+        c.model.setdefault("vocab_size", self.manifest.vocab_size)
+        self.gpt = c.gpt_config()
         if self.manifest.vocab_size != self.gpt.vocab_size:
             raise DataError(f"{self.manifest.path}: tokenizer vocab_size "
                             f"{self.manifest.vocab_size} != model.vocab_size "
