@@ -42,13 +42,20 @@ def _common_config(model: GPT) -> dict:
             "tie_word_embeddings": True, "torch_dtype": "float32", "use_cache": True}
 
 
-def gpt2_tensors(model: GPT) -> tuple[dict[str, torch.Tensor], dict]:
-    """GPT-2 state dict and config of an all-dense model."""
+def _state_and_shared_tensors(model: GPT) -> tuple[dict[str, torch.Tensor], dict]:
+    """Our state dict (fp32), and the embedding and final-norm tensors both formats share."""
     c = model.config
     sd = {k: v.detach().float() for k, v in model.state_dict().items()}
     out = {"transformer.wte.weight": sd["wte.weight"][:c.vocab_size],
            "transformer.wpe.weight": sd["wpe.weight"],
            "transformer.ln_f.weight": sd["ln_f.weight"], "transformer.ln_f.bias": sd["ln_f.bias"]}
+    return sd, out
+
+
+def gpt2_tensors(model: GPT) -> tuple[dict[str, torch.Tensor], dict]:
+    """GPT-2 state dict and config of an all-dense model."""
+    c = model.config
+    sd, out = _state_and_shared_tensors(model)
     for i in range(c.n_layer):
         ours, theirs = f"h.{i}.", f"transformer.h.{i}."
         for norm in ("ln_1", "ln_2"):
@@ -73,10 +80,7 @@ def gpt_neo_tensors(model: GPT) -> tuple[dict[str, torch.Tensor], dict]:
     if c.use_qkv_bias:
         raise ExportError("GPT-Neo has no q/k/v bias: a banded model must be trained with "
                           "model.qkv_bias unset or false")
-    sd = {k: v.detach().float() for k, v in model.state_dict().items()}
-    out = {"transformer.wte.weight": sd["wte.weight"][:c.vocab_size],
-           "transformer.wpe.weight": sd["wpe.weight"],
-           "transformer.ln_f.weight": sd["ln_f.weight"], "transformer.ln_f.bias": sd["ln_f.bias"]}
+    sd, out = _state_and_shared_tensors(model)
     for i in range(c.n_layer):
         ours, theirs = f"h.{i}.", f"transformer.h.{i}."
         for name in ("ln_1.weight", "ln_1.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight",
