@@ -136,6 +136,11 @@ def takedown(build_dir: str, urls_file: str | None = None, domains_file: str | N
     if not FileSystems.exists(manifest_path):
         raise FileNotFoundError(f"takedown: no build at {build_dir} ({MANIFEST_NAME} missing)")
     manifest = load_manifest(manifest_path)
+    if "tokens" in manifest:
+        # TODO(#11): rewrite token shards too; until then refuse rather than leave the removed
+        # documents' tokens in the training data.
+        raise ValueError(f"takedown: {build_dir} has token shards, which takedown cannot "
+                         f"rewrite yet; rebuild with these URLs/domains in [url_blocklist]")
     config = ShardConfig(**manifest["config"]["shards"])
     tag = f"td{patterns.fingerprint()[:8]}"
     write = _Writer(build_dir)

@@ -138,3 +138,20 @@ def test_bad_requests_are_errors(tmp_path):
     (tmp_path / "d.txt").write_text("example.com\n")
     with pytest.raises(FileNotFoundError, match="manifest.json missing"):
         takedown(str(tmp_path), domains_file=str(tmp_path / "d.txt"))
+
+
+def test_takedown_refuses_a_build_with_token_shards(tmp_path, shared_data, monkeypatch):
+    """Token shards are not rewritten yet, so a takedown there must fail, not half-succeed."""
+    from pipeline.config import load_build_config
+    from tests.pipeline.test_build import REPO, write_config
+    from tests.pipeline.test_build_tokens import tokenize_table
+    monkeypatch.chdir(REPO)
+    config = load_build_config(str(write_config(tmp_path, tokenize_table(shared_data))))
+    out = tmp_path / "out"
+    run_build(config, str(out))
+    before = (out / "manifest.json").read_text()
+    urls = tmp_path / "urls.txt"
+    urls.write_text("http://example.com/*\n")
+    with pytest.raises(ValueError, match="token shards"):
+        takedown(str(out), urls_file=str(urls))
+    assert (out / "manifest.json").read_text() == before
