@@ -9,7 +9,8 @@ rows would write), under new file names. The removed rows go to `rejected/takedo
 with reason `takedown_url` or `takedown_domain` and the pattern, but without their text: the
 point of a takedown is that the content leaves the build. Then the row counts are read back,
 the new manifest (counts, shard list with sha256, a `takedown` stage in each source's funnel,
-a `takedowns` log entry) is written to a temporary name and renamed over `manifest.json` —
+a `takedowns` log entry; token shards holding a removed document rewritten too, see
+`takedown_tokens.py`) is written to a temporary name and renamed over `manifest.json` —
 the commit point — and only then are the replaced files deleted. A run killed before the
 rename leaves the old manifest and its files intact; one killed after leaves the new manifest
 valid and at most some unreferenced old files.
@@ -27,6 +28,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import ShardConfig
+from quality_filter.takedown_tokens import removed_ids, takedown_tokens
 from pipeline.manifest import MANIFEST_NAME, check_no_loss, load_manifest, verify_reports
 from pipeline.records import Document, Rejected
 from pipeline.shards import (ShardReport, document_row, read_documents, rejected_row,
@@ -117,6 +119,8 @@ def update_funnel(funnel: dict[str, Any], documents: list[ShardReport], reasons:
     funnel["shards"] = [r.to_dict() for r in sorted(documents, key=lambda r: r.path)]
     funnel["documents"] = sum(r.rows for r in documents)
     funnel["text_bytes"] = sum(r.text_bytes for r in documents)
+    funnel["languages"] = dict(sorted(sum((Counter(r.languages) for r in documents),
+                                          Counter()).items()))
     entry = next((s for s in funnel["stages"] if s["stage"] == STAGE), None)
     if entry is None:
         entry = {"stage": STAGE, "removed": 0, "kept": 0, "reasons": {}}
@@ -136,11 +140,6 @@ def takedown(build_dir: str, urls_file: str | None = None, domains_file: str | N
     if not FileSystems.exists(manifest_path):
         raise FileNotFoundError(f"takedown: no build at {build_dir} ({MANIFEST_NAME} missing)")
     manifest = load_manifest(manifest_path)
-    if "tokens" in manifest:
-        # TODO(#11): rewrite token shards too; until then refuse rather than leave the removed
-        # documents' tokens in the training data.
-        raise ValueError(f"takedown: {build_dir} has token shards, which takedown cannot "
-                         f"rewrite yet; rebuild with these URLs/domains in [url_blocklist]")
     config = ShardConfig(**manifest["config"]["shards"])
     tag = f"td{patterns.fingerprint()[:8]}"
     write = _Writer(build_dir)
@@ -160,6 +159,11 @@ def takedown(build_dir: str, urls_file: str | None = None, domains_file: str | N
         return result
     verify_reports(build_dir, [ShardReport(**s) for f in manifest["sources"].values()
                                for s in f["shards"] if s["path"] in write.paths] + new_rejected)
+    if "tokens" in manifest:
+        tokens_written, tokens_replaced = takedown_tokens(
+            build_dir, manifest, removed_ids(build_dir, [r.path for r in new_rejected]), tag)
+        write.paths += tokens_written
+        old_paths |= set(tokens_replaced)
     manifest["rejected_shards"] = sorted(
         manifest["rejected_shards"] + [r.to_dict() for r in new_rejected], key=lambda r: r["path"])
     sources = manifest["sources"].values()
@@ -169,7 +173,9 @@ def takedown(build_dir: str, urls_file: str | None = None, domains_file: str | N
         "urls_file": urls_file, "domains_file": domains_file, "patterns": len(patterns),
         "fingerprint": patterns.fingerprint(), "removed": dict(sorted(result.removed.items()))})
     _commit_manifest(manifest_path, manifest)
-    referenced = {s["path"] for f in sources for s in f["shards"]}
+    referenced = {s["path"] for f in sources for s in f["shards"]} | {
+        s["path"] for e in manifest.get("tokens", {}).get("sources", {}).values()
+        for s in e["shards"]}
     result.files_written = sorted(write.paths)
     result.files_deleted = sorted(old_paths - referenced)
     if result.files_deleted:

@@ -140,18 +140,36 @@ def test_bad_requests_are_errors(tmp_path):
         takedown(str(tmp_path), domains_file=str(tmp_path / "d.txt"))
 
 
-def test_takedown_refuses_a_build_with_token_shards(tmp_path, shared_data, monkeypatch):
-    """Token shards are not rewritten yet, so a takedown there must fail, not half-succeed."""
-    from pipeline.config import load_build_config
-    from tests.pipeline.test_build import REPO, write_config
-    from tests.pipeline.test_build_tokens import tokenize_table
-    monkeypatch.chdir(REPO)
-    config = load_build_config(str(write_config(tmp_path, tokenize_table(shared_data))))
-    out = tmp_path / "out"
-    run_build(config, str(out))
-    before = (out / "manifest.json").read_text()
-    urls = tmp_path / "urls.txt"
-    urls.write_text("http://example.com/*\n")
-    with pytest.raises(ValueError, match="token shards"):
-        takedown(str(out), urls_file=str(urls))
-    assert (out / "manifest.json").read_text() == before
+def test_takedown_removes_the_documents_tokens_too(tmp_path, shared_data):
+    """Token shards lose the removed documents' rows; counts, hashes and epochs follow."""
+    from mixing.config import TokenizeConfig
+    from mixing.token_shards import read_token_shard
+
+    def tokenized_build(folder: Path, urls: list[str]) -> tuple[Path, dict]:
+        inputs = write_inputs(folder / "in", urls)
+        config = BuildConfig(sources=[SourceConfig("web", "raw", [str(inputs)], "jsonl")],
+                             shards=ShardConfig(num_buckets=3),
+                             stage_options={"tokenize": {
+                                 "tokenizer": str(shared_data / "tokenizers" / "gpt2"),
+                                 "token_budget": 10_000}})
+        assert isinstance(config.tokenize, TokenizeConfig)
+        return folder / "out", run_build(config, str(folder / "out")).manifest
+
+    def token_rows(out: Path, manifest: dict) -> dict:
+        return {doc_id: list(tokens) for s in manifest["tokens"]["sources"]["web"]["shards"]
+                for doc_id, _, tokens in read_token_shard(out / s["path"])}
+
+    out, _ = tokenized_build(tmp_path / "full", URLS)
+    takedown(str(out), *lists(tmp_path))
+    after = manifest_of(out)
+    expected_out, expected = tokenized_build(tmp_path / "expected",
+                                             [u for u in URLS if u not in REMOVED])
+    assert token_rows(out, after) == token_rows(expected_out, expected)
+    section = after["tokens"]["sources"]["web"]
+    assert section["documents"] == len(URLS) - len(REMOVED) == after["sources"]["web"]["documents"]
+    assert section["tokens"] == expected["tokens"]["sources"]["web"]["tokens"]
+    assert section["epochs"] == 10_000 / section["tokens"]  # one source: weight 1
+    for shard in section["shards"]:
+        assert hashlib.sha256((out / shard["path"]).read_bytes()).hexdigest() == shard["sha256"]
+    on_disk = {str(p.relative_to(out)) for p in (out / "tokens").rglob("*.parquet")}
+    assert on_disk == {s["path"] for s in section["shards"]}
