@@ -45,7 +45,8 @@ def progress_line(record: dict, max_steps: int) -> str:
 
 
 class MetricsLogger:
-    """Appends records to `metrics.jsonl` in the run folder (a resumed run continues the file)."""
+    """Appends records to `metrics.jsonl` and TensorBoard scalars (`tensorboard/`) in the run
+    folder; a resumed run continues both."""
 
     def __init__(self, out_dir: str | Path, enabled: bool = True):
         self.enabled = enabled
@@ -53,11 +54,8 @@ class MetricsLogger:
         self._tensorboard = None
         if enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-                self._tensorboard = SummaryWriter(str(Path(out_dir) / "tensorboard"))
-            except ImportError:  # tensorboard is optional
-                pass
+            from torch.utils.tensorboard import SummaryWriter
+            self._tensorboard = SummaryWriter(str(Path(out_dir) / "tensorboard"))
 
     def log(self, record: dict) -> None:
         if not self.enabled:
