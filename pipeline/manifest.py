@@ -50,14 +50,16 @@ def source_funnel(config: BuildConfig, name: str, counts: dict[str, Counter],
     doc_reports = [r for r in reports if r.source == name and r.kind == "documents"]
     rej_reports = [r for r in reports if r.source == name and r.kind == "rejected"]
     removed: dict[str, Counter] = defaultdict(Counter)
+    added: Counter = Counter()
     for r in rej_reports:
         removed[r.stage or "unknown"].update(r.reasons)
+        added[r.stage or "unknown"] += r.derived
     read = counts["documents_read"][name]
     stages, remaining = [], read
     for stage in [s for s in FIXED_STAGES[1:]] + list(config.stages):
         n = sum(removed[stage].values())
-        remaining -= n
-        stages.append({"stage": stage, "removed": n, "kept": remaining,
+        remaining += added[stage] - n
+        stages.append({"stage": stage, "removed": n, "added": added[stage], "kept": remaining,
                        "reasons": dict(sorted(removed[stage].items()))})
     kept = sum(r.rows for r in doc_reports)
     languages: Counter = Counter()
@@ -78,12 +80,13 @@ def source_funnel(config: BuildConfig, name: str, counts: dict[str, Counter],
 
 
 def check_no_loss(funnel: dict[str, Any], name: str) -> None:
-    """Every document read is either in a shard or in a rejected row."""
+    """Every document read or derived (pieces) is either in a shard or in a rejected row."""
     removed = sum(s["removed"] for s in funnel["stages"])
-    if funnel["documents_read"] != funnel["documents"] + removed:
+    added = sum(s.get("added", 0) for s in funnel["stages"])
+    if funnel["documents_read"] + added != funnel["documents"] + removed:
         raise SilentLossError(
-            f"source {name!r}: {funnel['documents_read']} documents read but "
-            f"{funnel['documents']} kept + {removed} rejected")
+            f"source {name!r}: {funnel['documents_read']} documents read + {added} derived "
+            f"but {funnel['documents']} kept + {removed} rejected")
 
 
 def verify_reports(root: str, reports: list[ShardReport]) -> None:

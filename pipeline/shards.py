@@ -101,6 +101,9 @@ class ShardReport:
     """Token ids in the file (token shards only)."""
     languages: dict[str, int] = field(default_factory=dict)
     """Documents per language label (document shards; unlabelled documents not counted)."""
+    derived: int = 0
+    """Documents that rows of this rejected file were replaced by (`detail.piece_ids`, e.g.
+    the pieces contamination cuts a document into): they enter the funnel at that stage."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -163,11 +166,13 @@ def write_bucket(rows: list[dict[str, Any]], *, kind: str, source: str, stage: s
         reasons = Counter(r["reason"] for r in file_rows) if kind == "rejected" else Counter()
         languages = Counter(r["language"] for r in file_rows
                             if kind == "documents" and r["language"])
+        derived = sum(len(json.loads(r["detail"]).get("piece_ids", ())) for r in file_rows
+                      if kind == "rejected")
         reports.append(ShardReport(
             path=path, kind=kind, source=source, stage=stage, rows=len(file_rows),
             text_bytes=sum(_text_bytes(r) for r in file_rows), file_bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(), reasons=dict(sorted(reasons.items())),
-            languages=dict(sorted(languages.items()))))
+            languages=dict(sorted(languages.items())), derived=derived))
     return reports
 
 
