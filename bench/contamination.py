@@ -19,8 +19,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if sys.path and Path(sys.path[0]).resolve() == REPO / "bench":  # bench/ must not shadow stdlib
-    sys.path[0] = str(REPO)
 
 import argparse
 import gzip

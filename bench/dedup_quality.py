@@ -33,10 +33,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# Run as a script, bench/ is first on sys.path, where sibling modules (bench/tokenize.py) would
-# shadow the standard library: import from the repository root instead.
-if sys.path and Path(sys.path[0]).resolve() == REPO / "bench":
-    sys.path[0] = str(REPO)
 
 import argparse
 import gzip

@@ -27,13 +27,11 @@ import argparse
 import gzip
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from pipeline.normalize import normalize_text  # noqa: E402
 from quality_filter.heuristics_config import (LineCleanupConfig, PiiConfig,  # noqa: E402

@@ -12,14 +12,11 @@ first 200 documents first. For scale, Hugging Face `tokenizers` running GPT-2's
     .venv/bin/python bench/tokenize_throughput.py --mb 30
 """
 
-import sys
 from pathlib import Path
 
 # This file shares its name with the standard library's `tokenize`: keep its folder off the
 # import path so that nothing imports it by mistake, and import the project from the repo root.
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import gzip  # noqa: E402

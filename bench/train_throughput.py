@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 MODEL_CASES = [  # (label, size, n_ctx, micro-batch, attention)
     ("tiny", "tiny", 128, 16, "dense"),

@@ -17,7 +17,7 @@ Speeds are per CPU-second (`time.process_time`, every thread of the process), i.
 The models are trained first on WikiText-2 paragraphs vs the CC page text with the default
 settings (`TrainingConfig()`), so the model sizes are the ones a user gets.
 
-    .venv/bin/python bench/quality_filter.py --docs 6000
+    .venv/bin/python bench/quality_filter_speed.py --docs 6000
 """
 
 from __future__ import annotations
@@ -26,13 +26,11 @@ import argparse
 import gzip
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import apache_beam as beam  # noqa: E402
