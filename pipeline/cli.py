@@ -16,7 +16,7 @@ import time
 from pipeline.config import ConfigError, load_build_config
 
 # Packages that add their own subcommands (each has `add_commands(subparsers)`).
-COMMAND_MODULES = ["mixing.cli", "quality_filter.cli", "pipeline.inspect.cli"]
+COMMAND_MODULES = ["mixing.cli", "quality_filter.cli", "pipeline.inspect.cli", "evaluation.cli"]
 # Subcommands with a parser of their own: `crawl2gpt NAME ...` calls `function(argv)`.
 DELEGATED = {
     "train": ("training.train:main", "train a GPT-3-shaped model on a build's shards"),
