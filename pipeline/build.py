@@ -202,6 +202,12 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
+    other_rows = [r for r in report["stage_rows"]
+                  if r["stage"] not in ("contamination", "clean_dirty")]
+    if other_rows:
+        manifest["stage_reports"] = {
+            stage: [{k: v for k, v in r.items() if k != "stage"} for r in other_rows
+                    if r["stage"] == stage] for stage in sorted({r["stage"] for r in other_rows})}
     extra_files = []
     if "contamination" in config.stages:
         manifest["contamination"], extra_files = contamination_section(

@@ -223,6 +223,7 @@ def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
 
 # Config fields holding local paths, resolved relative to the config file's folder like inputs.
 PATH_FIELDS = [("tokenize", "tokenizer"), ("quality_filter", "model_path"),
+               ("quality_train", "model_path"),
                ("contamination", "benchmarks"), ("url_blocklist", "urls_file"),
                ("url_blocklist", "domains_file")]
 

@@ -28,6 +28,8 @@ STAGES: dict[str, StageSpec] = {
     for spec in [
         StageSpec("quality_filter", "quality_filter.config:QualityConfig",
                   "quality_filter.transforms:FilterQuality"),
+        StageSpec("quality_train", "quality_filter.config:QualityConfig",
+                  "quality_filter.train_transforms:TrainQualityModel"),
         StageSpec("fuzzy_dedup", "dedup.config:FuzzyDedupConfig", "dedup.transforms:DedupFuzzy"),
         StageSpec("contamination", "dedup.contamination_config:ContaminationConfig",
                   "dedup.transforms:RemoveContamination"),

@@ -188,7 +188,8 @@ def train_quality_from_documents(docs: Iterable[Document], config: QualityConfig
     `roles` is `{source.name: source.role for source in build_config.sources}`.
     Returns the path of the saved model.
     """
-    reference, raw = split_by_role(docs, roles)
+    # Id order: the same documents give the same model whatever order they arrive in.
+    reference, raw = split_by_role(sorted(docs, key=lambda d: d.id), roles)
     return save_trained_model(train_quality_model(reference, raw, config), out_dir)
 
 
