@@ -92,12 +92,14 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
 def cmd_demo(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.demo import run_demo
     start = time.monotonic()
-    demo = run_demo(args.output, args.overrides, beam_args)
+    demo = run_demo(args.output, args.overrides, beam_args, train=not args.no_train)
     generated = sum(n for part in demo.corpus["documents"].values() for n in part.values())
     print(f"demo corpus: {os.path.join(args.output, 'corpus')} ({generated:,} documents)")
     print(f"tokenizer: {demo.tokenizer_dir}")
     for line in summary_lines(demo.build.manifest, demo.build.metrics, demo.build.manifest_path):
         print(line)
+    for kind, path in demo.reports.items():
+        print(f"{kind} report: {path}")
     print(f"demo finished in {time.monotonic() - start:.1f} s; outputs under {args.output}")
     return 0
 
@@ -114,6 +116,8 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="demo-out", help="folder for corpus and build")
     demo.add_argument("--set", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE")
+    demo.add_argument("--no-train", action="store_true",
+                      help="stop after the build (no training, evaluation or reports)")
     demo.set_defaults(func=cmd_demo)
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub)

@@ -1,4 +1,5 @@
-"""`crawl2gpt inspect build` and `crawl2gpt inspect doc`: a build's report and one document's fate."""
+"""`crawl2gpt inspect build|doc|train|eval`: a build's report, one document's fate, a training
+run's report and an evaluation report."""
 
 from __future__ import annotations
 
@@ -35,6 +36,23 @@ def cmd_inspect_doc(args: argparse.Namespace) -> int:
     return 0 if fate.status != "not_found" else 1
 
 
+def cmd_inspect_run(args: argparse.Namespace) -> int:
+    """`inspect train` and `inspect eval`: one report writer each, same error handling."""
+    if args.inspect_command == "train":
+        from pipeline.inspect.train_report import write_train_report
+        write, source = write_train_report, args.run_dir
+    else:
+        from pipeline.inspect.eval_report import write_eval_report
+        write, source = write_eval_report, args.results_dirs
+    try:
+        path = write(source, args.out)
+    except InspectError as e:
+        print(f"crawl2gpt inspect {args.inspect_command}: {e}", file=sys.stderr)
+        return 2
+    print(f"report: {path}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     inspect = sub.add_parser("inspect", help="reports on a finished build")
     kinds = inspect.add_subparsers(dest="inspect_command", required=True)
@@ -47,3 +65,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     doc.add_argument("--build", required=True, help="the build's output folder")
     doc.add_argument("--json", action="store_true", help="print the fate as JSON")
     doc.set_defaults(func=cmd_inspect_doc)
+    train = kinds.add_parser("train", help="HTML report of a training run (metrics.jsonl)")
+    train.add_argument("run_dir", help="the run folder (holds metrics.jsonl)")
+    train.add_argument("--out", required=True, help="folder for report.html and the rest")
+    train.set_defaults(func=cmd_inspect_run)
+    ev = kinds.add_parser("eval", help="HTML report of evaluation results (summary.json)")
+    ev.add_argument("results_dirs", nargs="+", metavar="RESULTS_DIR",
+                    help="`crawl2gpt eval` results folders, one per model")
+    ev.add_argument("--out", required=True, help="folder for report.html and the rest")
+    ev.set_defaults(func=cmd_inspect_run)

@@ -77,7 +77,7 @@ def test_killed_worker_is_rescheduled_or_fails_clearly(tmp_path, cluster):
 def test_demo_build_with_every_stage_on_dask_equals_direct(tmp_path, cluster):
     """The demo's full build (all stages, tokens, clean/dirty split) gives the same bytes."""
     from pipeline.demo import run_demo
-    demo = run_demo(str(tmp_path), [], [])
+    demo = run_demo(str(tmp_path), [], [], train=False)
     config = load_build_config(str(tmp_path / "demo-build.toml"))
     assert config.stages and config.tokenize is not None
     dask = run_build(config, str(tmp_path / "dask"), runner_args(cluster.scheduler_address))

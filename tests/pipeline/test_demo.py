@@ -6,7 +6,7 @@ from pipeline.cli import main
 
 
 def test_demo_builds_documents_and_token_shards(tmp_path, capsys):
-    assert main(["demo", "--output", str(tmp_path)]) == 0
+    assert main(["demo", "--output", str(tmp_path), "--no-train"]) == 0
     manifest = json.loads((tmp_path / "build" / "manifest.json").read_text())
     truth = json.loads((tmp_path / "corpus" / "demo_corpus.json").read_text())["documents"]
     crawl = manifest["sources"]["commoncrawl"]

@@ -34,7 +34,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def demo(tmp_path_factory):
     """The demo build (every stage) and its report: (build dir, report.json, report.html)."""
     out = tmp_path_factory.mktemp("demo")
-    run_demo(str(out), [], [])
+    run_demo(str(out), [], [], train=False)
     html = write_build_report(str(out / "build"), str(out / "report"))
     return out / "build", json.loads((out / "report" / "report.json").read_text()), Path(html)
 
