@@ -17,7 +17,8 @@ from typing import Any
 
 from pipeline.inspect.build_files import InspectError
 from pipeline.inspect.html_page import image, table
-from pipeline.inspect.train_report import report_page, write_report_files
+from pipeline.inspect.report import write_report_files
+from pipeline.inspect.train_report import report_page
 
 SUBSETS = ("all", "clean", "dirty")
 

@@ -241,12 +241,9 @@ def write_report_json(report: dict[str, Any], path: str) -> None:
         f.write("\n")
 
 
-def write_build_report(build_dir: str, out_dir: str) -> str:
-    """Write report.html, report.json and figures/*.png under `out_dir`; returns the HTML path."""
-    from pipeline.inspect.figures import build_figures
-    from pipeline.inspect.html_page import render_page
-    report = collect_report(Build.open(build_dir))
-    figures = build_figures(report)
+def write_report_files(out_dir: str, report: dict[str, Any], figures: dict[str, bytes],
+                       html: str) -> str:
+    """report.html, report.json and figures/<stem>.png under `out_dir`; returns the HTML path."""
     os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
     for stem, png in figures.items():
         with open(os.path.join(out_dir, "figures", f"{stem}.png"), "wb") as f:
@@ -254,5 +251,14 @@ def write_build_report(build_dir: str, out_dir: str) -> str:
     write_report_json(report, os.path.join(out_dir, "report.json"))
     html_path = os.path.join(out_dir, "report.html")
     with open(html_path, "w", encoding="utf-8") as f:
-        f.write(render_page(report, figures))
+        f.write(html)
     return html_path
+
+
+def write_build_report(build_dir: str, out_dir: str) -> str:
+    """Write report.html, report.json and figures/*.png under `out_dir`; returns the HTML path."""
+    from pipeline.inspect.figures import build_figures
+    from pipeline.inspect.html_page import render_page
+    report = collect_report(Build.open(build_dir))
+    figures = build_figures(report)
+    return write_report_files(out_dir, report, figures, render_page(report, figures))

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.inspect.build_files import InspectError
 from pipeline.inspect.html_page import PAGE, image, table
-from pipeline.inspect.report import write_report_json
+from pipeline.inspect.report import write_report_files
 
 TRAIN_KEYS = ("step", "tokens", "loss", "lr", "batch_tokens", "tokens_per_s", "mfu")
 VAL_PREFIX = "val_loss/"
@@ -34,20 +34,6 @@ def report_page(title: str, subtitle: str, body: str) -> str:
             f"<title>crawl2gpt {escape(title.lower())}</title>\n{STYLE}</head>\n<body>\n"
             f"<h1>{escape(title)}</h1>\n<p class=\"muted\">{escape(subtitle)}</p>\n{body}\n"
             f"</body></html>\n")
-
-
-def write_report_files(out_dir: str, report: dict[str, Any], figures: dict[str, bytes],
-                       html: str) -> str:
-    """report.html, report.json and figures/<stem>.png under `out_dir`; returns the HTML path."""
-    os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
-    for stem, png in figures.items():
-        with open(os.path.join(out_dir, "figures", f"{stem}.png"), "wb") as f:
-            f.write(png)
-    write_report_json(report, os.path.join(out_dir, "report.json"))
-    html_path = os.path.join(out_dir, "report.html")
-    with open(html_path, "w", encoding="utf-8") as f:
-        f.write(html)
-    return html_path
 
 
 def read_metrics(run_dir: str) -> list[dict[str, Any]]:
