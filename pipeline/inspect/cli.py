@@ -10,17 +10,6 @@ import sys
 from pipeline.inspect.build_files import Build, InspectError
 
 
-def cmd_inspect_build(args: argparse.Namespace) -> int:
-    from pipeline.inspect.report import write_build_report
-    try:
-        path = write_build_report(args.build_dir, args.out)
-    except InspectError as e:
-        print(f"crawl2gpt inspect build: {e}", file=sys.stderr)
-        return 2
-    print(f"report: {path}")
-    return 0
-
-
 def cmd_inspect_doc(args: argparse.Namespace) -> int:
     from pipeline.inspect.lookup import describe, trace_document
     try:
@@ -36,9 +25,12 @@ def cmd_inspect_doc(args: argparse.Namespace) -> int:
     return 0 if fate.status != "not_found" else 1
 
 
-def cmd_inspect_run(args: argparse.Namespace) -> int:
-    """`inspect train` and `inspect eval`: one report writer each, same error handling."""
-    if args.inspect_command == "train":
+def cmd_inspect_report(args: argparse.Namespace) -> int:
+    """`inspect build`, `inspect train`, `inspect eval`: one report writer each, same errors."""
+    if args.inspect_command == "build":
+        from pipeline.inspect.report import write_build_report
+        write, source = write_build_report, args.build_dir
+    elif args.inspect_command == "train":
         from pipeline.inspect.train_report import write_train_report
         write, source = write_train_report, args.run_dir
     else:
@@ -59,7 +51,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     build = kinds.add_parser("build", help="HTML report (+ figures, report.json) of a build")
     build.add_argument("build_dir", help="the build's output folder (holds manifest.json)")
     build.add_argument("--out", required=True, help="folder for report.html and the rest")
-    build.set_defaults(func=cmd_inspect_build)
+    build.set_defaults(func=cmd_inspect_report)
     doc = kinds.add_parser("doc", help="one document's fate through every stage")
     doc.add_argument("doc_id", help="the document id (32 hex chars)")
     doc.add_argument("--build", required=True, help="the build's output folder")
@@ -68,9 +60,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train = kinds.add_parser("train", help="HTML report of a training run (metrics.jsonl)")
     train.add_argument("run_dir", help="the run folder (holds metrics.jsonl)")
     train.add_argument("--out", required=True, help="folder for report.html and the rest")
-    train.set_defaults(func=cmd_inspect_run)
+    train.set_defaults(func=cmd_inspect_report)
     ev = kinds.add_parser("eval", help="HTML report of evaluation results (summary.json)")
     ev.add_argument("results_dirs", nargs="+", metavar="RESULTS_DIR",
                     help="`crawl2gpt eval` results folders, one per model")
     ev.add_argument("--out", required=True, help="folder for report.html and the rest")
-    ev.set_defaults(func=cmd_inspect_run)
+    ev.set_defaults(func=cmd_inspect_report)

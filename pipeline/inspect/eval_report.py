@@ -69,16 +69,31 @@ def headline_rows(report: dict[str, Any], subset: str = "all") -> dict[str, dict
     return out
 
 
+def _task_panels(tasks: list[str]):
+    """One figure with a panel per task: (figure, [(axis, task), ...])."""
+    from pipeline.inspect.figures import plt
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.4), squeeze=False)
+    return fig, list(zip(axes[0], tasks))
+
+
+def _finish_panel(ax, report: dict[str, Any], task: str) -> None:
+    """Headline metric in percent from 0, task title, legend."""
+    ax.set_ylabel(f"{report['headline_metrics'][task]} (%)", fontsize=8)
+    ax.set_title(task, fontsize=10)
+    ax.set_ylim(0, max(ax.get_ylim()[1], 10))  # percent: 0 at the bottom, 0 % visible
+    ax.legend(fontsize=7)
+
+
 def eval_figures(report: dict[str, Any]) -> dict[str, bytes]:
     """File stem -> PNG: accuracy vs K per task, vs model size, clean vs dirty."""
-    from pipeline.inspect.figures import _png, plt
+    from pipeline.inspect.figures import _png
     per_task = headline_rows(report)
     tasks = sorted(per_task)
     if not tasks:
         return {}
     figures = {}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, panels = _task_panels(tasks)
+    for ax, task in panels:
         ks = sorted({k for by_k in per_task[task].values() for k in by_k}, key=k_order)
         for model in [m["label"] for m in report["models"] if m["label"] in per_task[task]]:
             by_k = per_task[task][model]
@@ -88,10 +103,7 @@ def eval_figures(report: dict[str, Any]) -> dict[str, bytes]:
                         label=model)
         ax.set_xticks(range(len(ks)), ks)
         ax.set_xlabel("examples in context (K)", fontsize=8)
-        ax.set_ylabel(f"{report['headline_metrics'][task]} (%)", fontsize=8)
-        ax.set_title(task, fontsize=10)
-        ax.set_ylim(0, max(ax.get_ylim()[1], 10))  # percent: 0 at the bottom, 0 % visible
-        ax.legend(fontsize=7)
+        _finish_panel(ax, report, task)
     fig.tight_layout()
     figures["accuracy_vs_k"] = _png(fig)
     if len(report["models"]) > 1:
@@ -103,10 +115,10 @@ def eval_figures(report: dict[str, Any]) -> dict[str, bytes]:
 
 
 def _size_figure(report, per_task, tasks) -> bytes:
-    from pipeline.inspect.figures import _png, plt
+    from pipeline.inspect.figures import _png
     params = {m["label"]: m["params"] for m in report["models"]}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, panels = _task_panels(tasks)
+    for ax, task in panels:
         ks = sorted({k for by_k in per_task[task].values() for k in by_k}, key=k_order)
         for k in ks:
             points = sorted((params[m], 100 * by_k[k]["value"])
@@ -114,21 +126,18 @@ def _size_figure(report, per_task, tasks) -> bytes:
             ax.plot([p for p, _ in points], [v for _, v in points], marker="o", label=f"K={k}")
         ax.set_xscale("log")
         ax.set_xlabel("parameters", fontsize=8)
-        ax.set_ylabel(f"{report['headline_metrics'][task]} (%)", fontsize=8)
-        ax.set_title(task, fontsize=10)
-        ax.set_ylim(0, max(ax.get_ylim()[1], 10))  # percent: 0 at the bottom, 0 % visible
-        ax.legend(fontsize=7)
+        _finish_panel(ax, report, task)
     fig.tight_layout()
     return _png(fig)
 
 
 def _clean_dirty_figure(report, tasks, has_dirty: bool) -> bytes:
     """Grouped bars per (model, K): all / clean / dirty, one panel per task."""
-    from pipeline.inspect.figures import _png, np, plt
+    from pipeline.inspect.figures import _png, np
     subsets = SUBSETS if has_dirty else SUBSETS[:2]
     by_subset = {s: headline_rows(report, s) for s in subsets}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, panels = _task_panels(tasks)
+    for ax, task in panels:
         order = {m["label"]: i for i, m in enumerate(report["models"])}
         groups = sorted({(m, k) for m, by_k in by_subset["all"].get(task, {}).items()
                          for k in by_k}, key=lambda g: (order[g[0]], k_order(g[1])))
@@ -141,10 +150,7 @@ def _clean_dirty_figure(report, tasks, has_dirty: bool) -> bytes:
         single = len(report["models"]) == 1
         ax.set_xticks(x, [f"K={k}" if single else f"{m}\nK={k}" for m, k in groups],
                       fontsize=7)
-        ax.set_ylabel(f"{report['headline_metrics'][task]} (%)", fontsize=8)
-        ax.set_title(task, fontsize=10)
-        ax.set_ylim(0, max(ax.get_ylim()[1], 10))  # percent: 0 at the bottom, 0 % visible
-        ax.legend(fontsize=7)
+        _finish_panel(ax, report, task)
     fig.tight_layout()
     return _png(fig)
 
