@@ -8,30 +8,24 @@ import json
 import posixpath
 from typing import Iterator
 
-from pipeline.manifest import load_manifest
+from pipeline.manifest import iter_build_documents, load_manifest
 
 
 def build_texts(manifest_path: str, sources: list[str] | None, max_documents: int | None
                 ) -> Iterator[str]:
     """The kept documents' texts of a build, source by source, shard by shard."""
-    from pipeline.shards import read_documents
-    manifest = load_manifest(manifest_path)
-    root = posixpath.dirname(manifest_path)
-    names = sources or sorted(manifest["sources"])
-    unknown = sorted(set(names) - set(manifest["sources"]))
-    if unknown:
-        raise SystemExit(f"{manifest_path}: no source(s) {unknown}; "
-                         f"sources: {sorted(manifest['sources'])}")
-    texts = (d.text for name in names for shard in manifest["sources"][name]["shards"]
-             for d in read_documents(posixpath.join(root, shard["path"])))
+    texts = (d.text for d in iter_build_documents(manifest_path, sources))
     return itertools.islice(texts, max_documents)
 
 
 def cmd_train_tokenizer(args: argparse.Namespace) -> int:
     from mixing.tokenizer import Tokenizer
     from mixing.train_tokenizer import train_bpe
-    path = train_bpe(build_texts(args.build, args.sources, args.max_documents),
-                     args.vocab_size, args.out)
+    try:
+        path = train_bpe(build_texts(args.build, args.sources, args.max_documents),
+                         args.vocab_size, args.out)
+    except ValueError as e:  # an unknown source name
+        raise SystemExit(f"crawl2gpt train-tokenizer: {e}") from None
     tokenizer = Tokenizer.from_path(path)
     print(f"tokenizer: {path} ({tokenizer.vocab_size:,} ids, end-of-text {tokenizer.eot_id})")
     return 0

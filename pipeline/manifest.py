@@ -13,13 +13,14 @@ import platform
 import posixpath
 from collections import Counter, defaultdict
 from importlib import metadata
-from typing import Any
+from typing import Any, Iterator
 
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import BuildConfig
-from pipeline.shards import ShardReport
+from pipeline.records import Document
+from pipeline.shards import ShardReport, read_documents
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -159,3 +160,18 @@ def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
 def load_manifest(path: str) -> dict[str, Any]:
     with FileSystems.open(path) as f:
         return json.loads(f.read())
+
+
+def iter_build_documents(manifest_path: str, sources: list[str] | None = None
+                         ) -> Iterator[Document]:
+    """A build's kept documents, source by source (all, or `sources`), shard by shard."""
+    manifest = load_manifest(manifest_path)
+    names = sources or sorted(manifest["sources"])
+    unknown = sorted(set(names) - set(manifest["sources"]))
+    if unknown:
+        raise ValueError(f"{manifest_path}: no source(s) {unknown}; "
+                         f"sources: {sorted(manifest['sources'])}")
+    root = posixpath.dirname(manifest_path)
+    for name in names:
+        for shard in manifest["sources"][name]["shards"]:
+            yield from read_documents(posixpath.join(root, shard["path"]))

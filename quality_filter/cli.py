@@ -8,20 +8,16 @@ import posixpath
 from typing import Iterator
 
 from pipeline.config import section_from_dict
-from pipeline.manifest import MANIFEST_NAME, load_manifest
+from pipeline.manifest import MANIFEST_NAME, iter_build_documents, load_manifest
 from pipeline.records import Document
 
 
 def build_documents(build_dir: str) -> tuple[list[Document], dict[str, str], dict]:
     """Every kept document of a build, the role of each source, and the build's config."""
-    from pipeline.shards import read_documents
-    manifest = load_manifest(posixpath.join(build_dir, MANIFEST_NAME))
+    manifest_path = posixpath.join(build_dir, MANIFEST_NAME)
+    manifest = load_manifest(manifest_path)
     roles = {name: src["role"] for name, src in manifest["sources"].items()}
-    docs: list[Document] = []
-    for src in manifest["sources"].values():
-        for shard in src["shards"]:
-            docs += read_documents(posixpath.join(build_dir, shard["path"]))
-    return docs, roles, manifest["config"]
+    return list(iter_build_documents(manifest_path)), roles, manifest["config"]
 
 
 def _by_role(docs: list[Document], roles: dict[str, str], role: str) -> Iterator[Document]:
