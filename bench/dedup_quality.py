@@ -46,9 +46,9 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 
-from dedup.config import FuzzyDedupConfig  # noqa: E402
-from dedup.lsh import format_s_curve, optimal_bands_rows  # noqa: E402
-from dedup.minhash import shingles  # noqa: E402
+from dedup.config import FuzzyDedupConfig
+from dedup.lsh import format_s_curve, optimal_bands_rows
+from dedup.minhash import shingles
 
 SHARED = (REPO / ".." / "shared" / "data").resolve()
 THRESHOLD, NGRAM, NUM_PERM = 0.8, 5, 128

@@ -33,13 +33,13 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from pipeline.normalize import normalize_text  # noqa: E402
-from quality_filter.heuristics_config import (LineCleanupConfig, PiiConfig,  # noqa: E402
+from pipeline.normalize import normalize_text
+from quality_filter.heuristics_config import (LineCleanupConfig, PiiConfig,
                                               RulesConfig)
-from quality_filter.langid import LanguageIdentifier  # noqa: E402
-from quality_filter.line_cleanup import clean_text  # noqa: E402
-from quality_filter.pii import scrub  # noqa: E402
-from quality_filter.rules import judge  # noqa: E402
+from quality_filter.langid import LanguageIdentifier
+from quality_filter.line_cleanup import clean_text
+from quality_filter.pii import scrub
+from quality_filter.rules import judge
 
 CC = ROOT.parent / "shared" / "data" / "commoncrawl"
 FILES = [("c4/c4-sample.00000-of-00001.json.gz", "text"),

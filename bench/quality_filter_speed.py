@@ -33,15 +33,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import apache_beam as beam  # noqa: E402
-import numpy as np  # noqa: E402
+import apache_beam as beam
+import numpy as np
 
-from pipeline.config import BuildConfig, SourceConfig  # noqa: E402
-from pipeline.records import Document  # noqa: E402
-from quality_filter.classifier import load_classifier  # noqa: E402
-from quality_filter.config import QualityConfig  # noqa: E402
-from quality_filter.training import save_trained_model, train_quality_model  # noqa: E402
-from quality_filter.transforms import FilterQuality  # noqa: E402
+from pipeline.config import BuildConfig, SourceConfig
+from pipeline.records import Document
+from quality_filter.classifier import load_classifier
+from quality_filter.config import QualityConfig
+from quality_filter.training import save_trained_model, train_quality_model
+from quality_filter.transforms import FilterQuality
 
 DATA = ROOT.parent / "shared" / "data"
 BUILD = BuildConfig(sources=[SourceConfig("wiki", "reference", ["-"], "text"),

@@ -18,15 +18,15 @@ from pathlib import Path
 # import path so that nothing imports it by mistake, and import the project from the repo root.
 ROOT = Path(__file__).resolve().parents[1]
 
-import argparse  # noqa: E402
-import gzip  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
+import argparse
+import gzip
+import json
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from mixing.config import TokenizeConfig  # noqa: E402
-from mixing.tokenizer import FORMS, GPT2_PATTERN, EOT, Tokenizer  # noqa: E402
+from mixing.config import TokenizeConfig
+from mixing.tokenizer import FORMS, GPT2_PATTERN, EOT, Tokenizer
 
 DATA = ROOT.parent / "shared" / "data"
 
