@@ -21,7 +21,7 @@ from dedup.clusters import Edge, Node, PairSide, Removal, decide_cluster, pair_i
 from dedup.components import connected_components
 from dedup.config import FuzzyDedupConfig
 from dedup.lsh import band_hashes, bucket_pairs
-from dedup.minhash import MinHasher, normalise
+from dedup.minhash import MinHasher, normalise_batch
 from pipeline.records import Document
 
 
@@ -59,17 +59,27 @@ def compared(a: Node, b: Node, config: FuzzyDedupConfig) -> bool:
     return config.cross_source and pair_in_scope(a.source, a.role, b.source, b.role)
 
 
-def sketch_batch(texts: list[str], config: FuzzyDedupConfig) -> tuple[list[bytes], np.ndarray]:
-    """Normalised texts and their (documents, bands) band keys."""
-    normalised = [normalise(t) for t in texts]
-    sigs = hasher_of(config).signatures_of_normalised(normalised)
-    return normalised, band_hashes(sigs, *config.lsh_params())
+# The texts of the running `find_near_duplicates`, set in each forked worker by `_share` (a fork
+# inherits them, so batches travel as index ranges instead of pickled texts).
+_TEXTS: list[str] = []
 
 
-def sides_batch(batch: tuple[list[Node], list[bytes]], config: FuzzyDedupConfig
-                ) -> list[PairSide]:
-    """What verification needs of each document of a batch."""
-    return pair_sides(*batch, config.verify, hasher_of(config))
+def _share(texts: list[str]) -> None:
+    global _TEXTS
+    _TEXTS = texts
+
+
+def band_keys_of(span: tuple[int, int], config: FuzzyDedupConfig) -> np.ndarray:
+    """The (documents, bands) band keys of the shared texts `span[0]:span[1]`."""
+    sigs = hasher_of(config).signatures(_TEXTS[span[0]:span[1]])
+    return band_hashes(sigs, *config.lsh_params())
+
+
+def sides_of(batch: tuple[list[int], list[Node]], config: FuzzyDedupConfig) -> list[PairSide]:
+    """What verification needs of each shared text of a batch (its index, its node)."""
+    indices, nodes = batch
+    return pair_sides(nodes, normalise_batch([_TEXTS[i] for i in indices]), config.verify,
+                      hasher_of(config))
 
 
 def find_near_duplicates(docs: list[Document], config: FuzzyDedupConfig, roles: dict[str, str],
@@ -77,30 +87,30 @@ def find_near_duplicates(docs: list[Document], config: FuzzyDedupConfig, roles: 
     """The removals fuzzy dedup makes on `docs` (documents not listed are kept).
 
     With `workers` > 1, signatures and fingerprints are computed by that many forked processes.
+    Documents are handled by their rank in id order, so the input order does not matter.
     """
-    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
-    try:
-        run = pool.map if pool else lambda f, xs: list(map(f, xs))
-        return _find(docs, config, roles, run)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    docs = sorted(docs, key=lambda d: d.id)
+    texts = [d.text for d in docs]
+    if workers <= 1:
+        _share(texts)
+        try:
+            return _find(docs, config, roles, lambda f, xs: list(map(f, xs)))
+        finally:
+            _share([])
+    with multiprocessing.get_context("fork").Pool(workers, _share, (texts,)) as pool:
+        return _find(docs, config, roles, pool.map)
 
 
 def _find(docs: list[Document], config: FuzzyDedupConfig, roles: dict[str, str],
           run: Callable) -> FuzzyDedupResult:
     step = config.signature_batch
-    nodes = {d.id: node_of(d, roles) for d in docs}
-    normalised: dict[str, bytes] = {}
-    buckets: dict[tuple[int, int], list[str]] = defaultdict(list)
-    sketched = run(partial(sketch_batch, config=config),
-                   [[d.text for d in docs[lo:lo + step]] for lo in range(0, len(docs), step)])
-    for lo, (texts, keys) in zip(range(0, len(docs), step), sketched):
-        for doc, text, row in zip(docs[lo:lo + step], texts, keys.tolist()):
-            normalised[doc.id] = text
+    nodes = [node_of(d, roles) for d in docs]
+    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+    spans = [(lo, min(lo + step, len(docs))) for lo in range(0, len(docs), step)]
+    for (lo, _), keys in zip(spans, run(partial(band_keys_of, config=config), spans)):
+        for i, row in enumerate(keys.tolist(), lo):
             for band, key in enumerate(row):
-                buckets[band, key].append(doc.id)
+                buckets[band, key].append(i)
     result = FuzzyDedupResult([])
     pairs = set()
     for members in buckets.values():
@@ -113,8 +123,8 @@ def _find(docs: list[Document], config: FuzzyDedupConfig, roles: dict[str, str],
     result.candidate_pairs = len(pairs)
     in_pairs = sorted({i for p in pairs for i in p})
     batches = [in_pairs[lo:lo + step] for lo in range(0, len(in_pairs), step)]
-    sided = run(partial(sides_batch, config=config),
-                [([nodes[i] for i in ids], [normalised[i] for i in ids]) for ids in batches])
+    sided = run(partial(sides_of, config=config),
+                [(ids, [nodes[i] for i in ids]) for ids in batches])
     sides = {i: side for ids, batch in zip(batches, sided) for i, side in zip(ids, batch)}
     edges = [e for a, b in sorted(pairs)
              if (e := verify_pair(sides[a], sides[b], config.verify, config.threshold))]

@@ -46,6 +46,53 @@ def normalise(text: str) -> bytes:
     return " ".join(words(text)).encode("utf-8")
 
 
+# Byte table for lowercased UTF-8: ASCII non-word bytes -> space; word bytes and the bytes of
+# multi-byte characters (>= 0x80, sorted out by `_blank_non_word_chars`) unchanged.
+_ASCII_SEPARATORS = bytes(c if c >= 0x80 or chr(c).isalnum() or c == 0x5F else 0x20
+                          for c in range(256))
+_UTF8_LENGTH = np.zeros(256, dtype=np.int64)
+_UTF8_LENGTH[0xC0:0xE0], _UTF8_LENGTH[0xE0:0xF0], _UTF8_LENGTH[0xF0:0xF8] = 2, 3, 4
+
+
+def normalise_batch(texts: list[str]) -> list[bytes]:
+    """`[normalise(t) for t in texts]`, vectorised over the batch (the regex costs ~5x more).
+
+    The lowercased texts are joined into one UTF-8 buffer; ASCII separators become spaces by a
+    byte table, non-word multi-byte characters by one lookup per distinct character; runs of
+    spaces are then squeezed with numpy. Word-less texts take `normalise`'s pseudo-word.
+    """
+    if not texts:
+        return []
+    joined = b"\n".join(t.lower().encode("utf-8").translate(_ASCII_SEPARATORS) for t in texts)
+    buf = np.frombuffer(joined, dtype=np.uint8).copy()
+    _blank_non_word_chars(buf)
+    space = buf == 0x20
+    after_separator = np.concatenate(([True], space[:-1] | (buf[:-1] == 0x0A)))
+    buf = buf[~(space & after_separator)]
+    before_break = np.concatenate((buf[1:] == 0x0A, [True]))
+    buf = buf[~((buf == 0x20) & before_break)]
+    out = buf.tobytes().split(b"\n")
+    return [o if o else normalise(t) for o, t in zip(out, texts)]
+
+
+def _blank_non_word_chars(buf: np.ndarray) -> None:
+    """Overwrite each multi-byte UTF-8 character that `\\w` does not match with spaces."""
+    lead = np.flatnonzero(buf >= 0xC0)
+    if not lead.size:
+        return
+    length = _UTF8_LENGTH[buf[lead]]
+    padded = np.concatenate((buf, np.zeros(3, dtype=np.uint8))).astype(np.uint32)
+    code = np.zeros(lead.size, dtype=np.uint32)
+    for k in range(4):
+        code |= np.where(k < length, padded[lead + k], 0) << np.uint32(24 - 8 * k)
+    distinct, which = np.unique(code, return_inverse=True)
+    chars = [int(c).to_bytes(4, "big").rstrip(b"\0").decode("utf-8") for c in distinct]
+    blank = np.array([WORD_RE.fullmatch(c) is None for c in chars])[which]
+    for k in range(4):
+        at = lead[blank & (k < length)] + k
+        buf[at] = 0x20
+
+
 def shingles(text: str, n: int) -> list[bytes]:
     """The document's shingles as bytes, in order (repeats kept), as datasketch is fed them."""
     ws = words(text)
@@ -184,7 +231,7 @@ class MinHasher:
 
     def signatures(self, texts: list[str]) -> np.ndarray:
         """One row of `num_perm` uint32 minima per text."""
-        return self.signatures_of_normalised([normalise(t) for t in texts])
+        return self.signatures_of_normalised(normalise_batch(texts))
 
     def signatures_of_normalised(self, normalised: list[bytes]) -> np.ndarray:
         spans = shingle_spans(normalised, self.ngram)

@@ -1,15 +1,17 @@
 """Signatures: shingle definition by hand, xxh32 and MinHash equal to the reference libraries."""
 
+import json
 import random
 
 import numpy as np
 import pytest
 import xxhash
+import zstandard
 from datasketch import MinHash
 
 from dedup import minhash
-from dedup.minhash import MinHasher, exact_jaccard, fingerprints, normalise, shingle_spans, \
-    shingles, xxh32_spans
+from dedup.minhash import MinHasher, exact_jaccard, fingerprints, normalise, normalise_batch, \
+    shingle_spans, shingles, xxh32_spans
 from tests.dedup.util import brute_jaccard, c4_texts, variant_with_jaccard
 
 
@@ -29,6 +31,30 @@ def test_short_documents_never_share_an_empty_signature():
     sigs = hasher.signatures(["!!", "??", "one", "two words", "", "Hello world"])
     assert len({row.tobytes() for row in sigs}) == 6
     assert not (sigs == np.iinfo(np.uint32).max).all(axis=1).any()
+
+
+def test_normalise_batch_by_hand():
+    # Lowercase; ASCII punctuation and non-word characters (dashes, emoji, NBSP, U+2003, the
+    # combining dot that "İ".lower() leaves) separate words; letters of any script and "_" stay.
+    texts = ["Héllo, WORLD!! ça va?", "x_y  z\n\n", "emoji \U0001F600 ok", "\u00a0nbsp\u2003em",
+             "İstanbul ΣΑΣ", "日本語、です。", "—…", "   ", ""]
+    assert normalise_batch(texts) == [
+        "héllo world ça va".encode(), b"x_y z", b"emoji ok", b"nbsp em",
+        "i stanbul σας".encode(), "日本語 です".encode(),
+        # No word at all: NUL + the non-space characters (as `normalise`).
+        "\x00—…".encode(), b"\x00", b"\x00"]
+    assert normalise_batch([]) == []
+
+
+def test_normalise_batch_equals_the_regex_on_many_languages(shared_data):
+    # The multilingual CC sample: 23 languages (README); line 82 is not valid UTF-8.
+    path = shared_data / "commoncrawl/multilingual/hplt-cc-sample100.jsonl.zst"
+    raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read()
+    rows = [json.loads(line.decode("utf-8", "replace")) for line in raw.splitlines()]
+    texts = [r["t"] or "" for r in rows] + [r["h"][:20_000] for r in rows] + c4_texts(
+        shared_data, 50)
+    assert sum(not t.isascii() for t in texts) > 100
+    assert normalise_batch(texts) == [normalise(t) for t in texts]
 
 
 def test_xxh32_matches_xxhash_for_every_length_and_seed():
