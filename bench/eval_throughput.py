@@ -12,11 +12,13 @@
   lm-eval YAML task (`dataset_path: json`, `data_files` = the local JSONL, `output_type:
   multiple_choice`) written to a temporary folder; fully offline (HF_HUB_OFFLINE,
   HF_DATASETS_OFFLINE, a temporary datasets cache). The first N examples, 0-shot, batch size B,
-  fp32 on CPU.
-- **Timing**: both in one process on the same loaded model weights, interleaved (one warm-up
-  run each, then 3 timed runs each; median), wall clock from the task file to the metrics: file
-  read, prompts, tokenisation, batched scoring, metrics. Model loading is outside the timing;
-  lm-eval's bootstrap standard errors are off (`bootstrap_iters=0`).
+  fp32 on CPU, one torch thread unless `--threads` says otherwise.
+- **Timing**: both in one process on the same model folder, interleaved (one warm-up run each,
+  then 3 timed runs each; median), from the task file to the metrics: file read, prompts,
+  tokenisation, batched scoring, metrics. Wall clock gives `ratio_vs_lm_eval`; CPU time of the
+  process (all threads) is printed too, as it is less sensitive to other jobs on a shared
+  machine. Model loading is outside the timing; lm-eval's bootstrap standard errors are off
+  (`bootstrap_iters=0`).
 - **Scoring rules**: lm-eval's `acc` (argmax of the summed log-likelihood) is our `acc`.
   lm-eval's `acc_norm` divides by the choice's length in characters, our `acc_char` by the
   length of the scored continuation (the target delimiter " " + the choice), so the YAML puts
@@ -87,7 +89,8 @@ def with_tokenizer(model_dir: Path, tokenizer_json: Path, view: Path) -> Path:
     for f in model_dir.iterdir():
         (view / f.name).symlink_to(f.resolve())
     (view / "tokenizer.json").symlink_to(tokenizer_json.resolve())
-    n_ctx = json.loads((model_dir / "config.json").read_text()).get("n_positions", 2048)
+    config = json.loads((model_dir / "config.json").read_text())
+    n_ctx = config.get("n_positions") or config.get("max_position_embeddings", 2048)
     (view / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "GPT2TokenizerFast", "bos_token": EOT, "eos_token": EOT,
         "unk_token": EOT, "add_prefix_space": False, "model_max_length": n_ctx}))
@@ -119,10 +122,11 @@ def run_lm_eval(lm, task_manager, name: str, limit: int) -> dict:
                                    limit=limit, bootstrap_iters=0, log_samples=True)
 
 
-def timed(fn) -> tuple[float, object]:
-    start = time.perf_counter()
+def timed(fn) -> tuple[float, float, object]:
+    """Wall and CPU seconds (all threads of the process) of one call, and its result."""
+    wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
-    return time.perf_counter() - start, out
+    return time.perf_counter() - wall, time.process_time() - cpu, out
 
 
 def compare(rows: list[dict], samples: list[dict], delimiter: str, atol: float) -> dict:
@@ -163,13 +167,17 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: "
+                        "per-core figures, steadier on a shared machine)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--atol", type=float, default=1e-3,
                         help="allowed gap between the two sides' choice log-likelihoods")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="eval_throughput_") as tmp:
+        return run(args, Path(tmp))
 
-    tmp = Path(tempfile.mkdtemp(prefix="eval_throughput_"))
+
+def run(args: argparse.Namespace, tmp: Path) -> int:
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                       HF_DATASETS_CACHE=str(tmp / "datasets_cache"),
                       TOKENIZERS_PARALLELISM="false")
@@ -190,19 +198,25 @@ def main() -> int:
                   dtype="float32")
     task_manager = TaskManager(include_path=str(tmp / "lm_eval_tasks"), include_defaults=False)
 
-    times: dict[str, list[float]] = {"ours": [], "lm_eval": []}
+    wall: dict[str, list[float]] = {"ours": [], "lm_eval": []}
+    cpu: dict[str, list[float]] = {"ours": [], "lm_eval": []}
     for repeat in range(args.repeats + 1):  # the first run of each side is a warm-up
-        t_ours, rows = timed(lambda: run_ours(ours, spec, args.benchmarks, args.limit))
-        t_theirs, result = timed(lambda: run_lm_eval(theirs, task_manager, name, args.limit))
+        w_ours, c_ours, rows = timed(lambda: run_ours(ours, spec, args.benchmarks, args.limit))
+        w_theirs, c_theirs, result = timed(
+            lambda: run_lm_eval(theirs, task_manager, name, args.limit))
         if repeat:
-            times["ours"].append(t_ours)
-            times["lm_eval"].append(t_theirs)
-        print(f"# run {repeat}{' (warm-up)' if not repeat else ''}: ours {t_ours:.2f} s, "
-              f"lm-eval {t_theirs:.2f} s", file=sys.stderr)
+            for side, w, c in (("ours", w_ours, c_ours), ("lm_eval", w_theirs, c_theirs)):
+                wall[side].append(w)
+                cpu[side].append(c)
+        print(f"# run {repeat}{' (warm-up)' if not repeat else ''}: ours {w_ours:.2f} s "
+              f"(cpu {c_ours:.2f}), lm-eval {w_theirs:.2f} s (cpu {c_theirs:.2f})",
+              file=sys.stderr)
 
     n = len(rows)
-    ours_rate = n / statistics.median(times["ours"])
-    theirs_rate = n / statistics.median(times["lm_eval"])
+    ours_rate = n / statistics.median(wall["ours"])
+    theirs_rate = n / statistics.median(wall["lm_eval"])
+    ours_cpu_rate = n / statistics.median(cpu["ours"])
+    theirs_cpu_rate = n / statistics.median(cpu["lm_eval"])
     agreement = compare(rows, result["samples"][name], spec.target_delimiter, args.atol)
     metrics = result["results"][name]
     figures = {
@@ -211,8 +225,13 @@ def main() -> int:
         "ours_examples_per_s": round(ours_rate, 2),
         "lm_eval_examples_per_s": round(theirs_rate, 2),
         "ratio_vs_lm_eval": round(ours_rate / theirs_rate, 3),
-        "ours_seconds": [round(t, 2) for t in times["ours"]],
-        "lm_eval_seconds": [round(t, 2) for t in times["lm_eval"]],
+        "ours_examples_per_cpu_s": round(ours_cpu_rate, 2),
+        "lm_eval_examples_per_cpu_s": round(theirs_cpu_rate, 2),
+        "ratio_vs_lm_eval_cpu": round(ours_cpu_rate / theirs_cpu_rate, 3),
+        "ours_wall_s": [round(t, 2) for t in wall["ours"]],
+        "lm_eval_wall_s": [round(t, 2) for t in wall["lm_eval"]],
+        "ours_cpu_s": [round(t, 2) for t in cpu["ours"]],
+        "lm_eval_cpu_s": [round(t, 2) for t in cpu["lm_eval"]],
         **{f"ours_{m}": statistics.mean(r["correct"][m] for r in rows)
            for m in ("acc", "acc_char", "acc_norm")},
         "lm_eval_acc": metrics["acc,none"], "lm_eval_acc_norm": metrics["acc_norm,none"],
