@@ -5,10 +5,10 @@ of the continuation and whether every continuation token is the greedy choice. R
 sorted by length and batched with right padding: in a causal model a position never attends
 to later ones, so padding changes nothing a request reads and results do not depend on batch
 size, up to the rounding of the batched matrix products (float64 models: ~1e-12; float32:
-~1e-7 relative). Log-softmax and sums are taken in float64. Generation recomputes the padded
-batch each step (no KV cache: the answers scored here are a few tokens), reading each row at
-its own last real position, for the same reason. A context too long for n_ctx loses tokens
-from its left.
+~1e-7 relative). Log-softmax is taken in the logits' precision, sums in float64. Generation
+recomputes the padded batch each step (no KV cache: the answers scored here are a few tokens),
+reading each row at its own last real position, for the same reason. A context too long for
+n_ctx loses tokens from its left.
 """
 
 from __future__ import annotations
@@ -104,11 +104,15 @@ class LogLikelihoodModel(ABC):
                                        for j in range(width)] for i in batch], device=self.device)
             logits = self.logits_at(self._padded([windows[i][0] for i in batch]), positions)
             for row, i in enumerate(batch):
-                n = windows[i][1]
-                scores = logits[row, :n].double().log_softmax(-1)  # (n, V)
+                # log-softmax in the logits' own precision (a float64 copy of (n, V) cost more
+                # than the forward pass and adds no accuracy to float32 logits), float64 sums
+                scores = logits[row, :windows[i][1]].log_softmax(-1)  # (n, V)
                 target = torch.tensor(targets[i], device=scores.device)
-                total = scores.gather(1, target[:, None]).sum().item()
-                results[i] = (total, bool((scores.argmax(-1) == target).all()))
+                picked = scores.gather(1, target[:, None])[:, 0]
+                # greedy iff argmax == target; amax (a fast reduction) rules most rows out first
+                greedy = bool((picked == scores.amax(-1)).all()) and bool(
+                    (scores.argmax(-1) == target).all())
+                results[i] = (picked.double().sum().item(), greedy)
         return results
 
     @torch.no_grad()
