@@ -1,0 +1,139 @@
+"""`parallelize(model, layout, parallel)`: one seeded GPT becomes this rank's share of it.
+
+Order (torchtitan's): pipeline split, then tensor parallelism inside each stage, then FSDP2
+over the data-parallel dimension. The result runs forward/backward on a micro-batch, keeps the
+tied embedding equal across pipeline stages and clips by the norm of the whole model's
+gradient, wherever its shards live.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.tensor import DTensor
+
+from training.model import GPT, lm_loss
+from training.parallel.data_parallel import apply_data_parallel
+from training.parallel.mesh import Layout
+from training.parallel.pipeline_parallel import (GPTStage, build_schedule, build_stages,
+                                                 check_microbatches)
+from training.parallel.tensor_parallel import apply_tensor_parallel
+from training.train_config import ParallelConfig
+
+
+class ParallelModel:
+    """This rank's parts of the model and how to run them."""
+
+    def __init__(self, parts: list[nn.Module], local: nn.Module, layout: Layout,
+                 parallel: ParallelConfig, stage_ids: list[int]):
+        self.parts, self.local, self.layout, self.parallel = parts, local, layout, parallel
+        num_stages = parallel.pp * parallel.stages_per_rank
+        self.has_first = 0 in stage_ids
+        self.has_last = num_stages - 1 in stage_ids
+        self.loss_scale = 1.0
+        self.schedule = None
+        if parallel.pp > 1:
+            self.schedule = build_schedule(parts, stage_ids, parallel, layout.mesh["pp"].get_group(),
+                                           layout.device, self._loss)
+        self._tied_group = _tied_embedding_group(layout) if parallel.pp > 1 else None
+
+    def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return lm_loss(logits, targets) * self.loss_scale
+
+    def forward_backward(self, batch: torch.Tensor, scale: float) -> torch.Tensor | None:
+        """Loss of one micro-batch (None on ranks without the last stage), gradients added
+        with weight `scale`."""
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        if self.schedule is None:
+            loss = lm_loss(self.parts[0](inputs), targets)
+            (loss * scale).backward()
+            return loss.detach()
+        self.loss_scale = scale
+        losses: list[torch.Tensor] = []
+        self.schedule.step(*((inputs,) if self.has_first else ()),
+                           target=targets if self.has_last else None,
+                           losses=losses if self.has_last else None)
+        if not self.has_last:
+            return None
+        return torch.stack([l.detach() for l in losses]).mean() / scale
+
+    @torch.no_grad()
+    def forward_loss(self, batch: torch.Tensor) -> torch.Tensor | None:
+        """Loss of a batch without gradients (None on ranks without the last stage)."""
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        if self.schedule is None:
+            return lm_loss(self.parts[0](inputs), targets)
+        self.loss_scale = 1.0
+        losses: list[torch.Tensor] = []
+        self.schedule.eval(*((inputs,) if self.has_first else ()),
+                           target=targets if self.has_last else None,
+                           losses=losses if self.has_last else None)
+        return torch.stack(losses).mean() if self.has_last else None
+
+    def tied_copy(self) -> nn.Parameter | None:
+        """The parameter this rank holds of the tied embedding, when pipelining split it."""
+        if self._tied_group is None:
+            return None
+        if self.has_first:
+            return self.local.wte.weight
+        if self.has_last:
+            return self.local.lm_head.weight
+        return None
+
+    def sync_tied_grads(self) -> None:
+        """Sum the embedding's and the output layer's gradients between first and last stage."""
+        param = self.tied_copy()
+        if param is not None and param.grad is not None:
+            grad = param.grad._local_tensor if isinstance(param.grad, DTensor) else param.grad
+            dist.all_reduce(grad, group=self._tied_group)
+
+    @torch.no_grad()
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        """Global L2 norm of all gradients (each tensor counted once over every shard, replica
+        and stage), then the same scaling as `torch.nn.utils.clip_grad_norm_`."""
+        params = [p for p in self.local.parameters() if p.grad is not None]
+        skip = self.local.lm_head.weight if (self._tied_group is not None and self.has_last
+                                            and not self.has_first) else None
+        squares = torch.zeros((), dtype=torch.float32, device=self.layout.device)
+        for p in params:
+            if p is skip:
+                continue  # counted on the first stage, as wte
+            norm = torch.linalg.vector_norm(p.grad, dtype=torch.float32)
+            squares += (norm.full_tensor() if isinstance(norm, DTensor) else norm) ** 2
+        if self.parallel.pp > 1:
+            dist.all_reduce(squares, group=self.layout.mesh["pp"].get_group())
+        total = squares.sqrt()
+        coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+        for p in params:
+            p.grad.mul_(coef.item())
+        return total
+
+
+def _tied_embedding_group(layout: Layout):
+    """The process group of the first and last pipeline rank at this rank's (dp, tp) place."""
+    ranks = layout.mesh.mesh  # (pp, dp, tp) global ranks
+    mine = None
+    for d in range(ranks.size(1)):
+        for t in range(ranks.size(2)):
+            pair = sorted({int(ranks[0, d, t]), int(ranks[-1, d, t])})
+            group = dist.new_group(pair)
+            if layout.rank in pair:
+                mine = group
+    return mine
+
+
+def parallelize(model: GPT, layout: Layout, parallel: ParallelConfig) -> ParallelModel:
+    """Split, shard and wrap `model` (built identically on every rank) for this rank."""
+    if parallel.pp > 1:
+        check_microbatches(parallel)
+        ids, parts = build_stages(model, parallel, layout.pp_rank)
+    else:
+        ids, parts = [0], [model]
+    for part in parts:
+        if parallel.tp > 1:
+            apply_tensor_parallel(part, layout.mesh["tp"])
+        if parallel.dp > 1:
+            apply_data_parallel(part, layout.mesh["dp"], pipelined=parallel.pp > 1)
+    local = GPTStage.merged(parts) if parallel.pp > 1 else model
+    return ParallelModel(parts, local, layout, parallel, ids)
