@@ -31,7 +31,7 @@ class ParallelModel:
         num_stages = parallel.pp * parallel.stages_per_rank
         self.has_first = 0 in stage_ids
         self.has_last = num_stages - 1 in stage_ids
-        self.loss_scale = 1.0
+        self.divisor = 1
         self.schedule = None
         if parallel.pp > 1:
             self.schedule = build_schedule(parts, stage_ids, parallel, layout.mesh["pp"].get_group(),
@@ -39,24 +39,26 @@ class ParallelModel:
         self._tied_group = _tied_embedding_group(layout) if parallel.pp > 1 else None
 
     def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return lm_loss(logits, targets) * self.loss_scale
+        """A pipeline micro-batch's share of the step's loss (the schedule's own gradient
+        scaling is off: it would also rescale gradients accumulated by earlier calls)."""
+        return lm_loss(logits, targets) / (self.divisor * self.parallel.microbatches)
 
-    def forward_backward(self, batch: torch.Tensor, scale: float) -> torch.Tensor | None:
-        """Loss of one micro-batch (None on ranks without the last stage), gradients added
-        with weight `scale`."""
+    def forward_backward(self, batch: torch.Tensor, accumulate: int) -> torch.Tensor | None:
+        """Loss of one micro-batch (None on ranks without the last stage); its gradient,
+        divided by `accumulate`, added (as `Trainer._forward_backward`)."""
         inputs, targets = batch[:, :-1], batch[:, 1:]
         if self.schedule is None:
             loss = lm_loss(self.parts[0](inputs), targets)
-            (loss * scale).backward()
+            (loss / accumulate).backward()
             return loss.detach()
-        self.loss_scale = scale
+        self.divisor = accumulate
         losses: list[torch.Tensor] = []
         self.schedule.step(*((inputs,) if self.has_first else ()),
                            target=targets if self.has_last else None,
                            losses=losses if self.has_last else None)
         if not self.has_last:
             return None
-        return torch.stack([l.detach() for l in losses]).mean() / scale
+        return torch.stack([l.detach() for l in losses]).sum() * accumulate
 
     @torch.no_grad()
     def forward_loss(self, batch: torch.Tensor) -> torch.Tensor | None:
@@ -64,12 +66,12 @@ class ParallelModel:
         inputs, targets = batch[:, :-1], batch[:, 1:]
         if self.schedule is None:
             return lm_loss(self.parts[0](inputs), targets)
-        self.loss_scale = 1.0
+        self.divisor = 1
         losses: list[torch.Tensor] = []
         self.schedule.eval(*((inputs,) if self.has_first else ()),
                            target=targets if self.has_last else None,
                            losses=losses if self.has_last else None)
-        return torch.stack(losses).mean() if self.has_last else None
+        return torch.stack(losses).sum() if self.has_last else None
 
     def tied_copy(self) -> nn.Parameter | None:
         """The parameter this rank holds of the tied embedding, when pipelining split it."""

@@ -131,6 +131,5 @@ def build_schedule(modules: list[nn.Module], ids: list[int], parallel: ParallelC
     num_stages = parallel.pp * parallel.stages_per_rank
     stages = [PipelineStage(m, i, num_stages, device, group=group) for m, i in zip(modules, ids)]
     schedule = SCHEDULES[parallel.pp_schedule]
-    if parallel.stages_per_rank == 1:
-        return schedule(stages[0], n_microbatches=parallel.microbatches, loss_fn=loss_fn)
-    return schedule(stages, n_microbatches=parallel.microbatches, loss_fn=loss_fn)
+    return schedule(stages[0] if parallel.stages_per_rank == 1 else stages,
+                    n_microbatches=parallel.microbatches, loss_fn=loss_fn, scale_grads=False)

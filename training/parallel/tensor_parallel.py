@@ -31,6 +31,12 @@ class FusedQKVColwise(ColwiseParallel):
             module.register_parameter(param_name, nn.Parameter(
                 distribute_tensor(param, device_mesh, placement, src_data_rank=self.src_data_rank)))
 
+    @staticmethod
+    def _prepare_output_fn(output_layouts, use_local_output, mod, outputs, device_mesh):
+        """The local [q_r; k_r; v_r] columns as they are (ColwiseParallel would redistribute
+        them to a contiguous split, which mixes q with k)."""
+        return outputs.to_local()
+
 
 def block_plan() -> dict:
     return {
