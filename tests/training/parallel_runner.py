@@ -1,5 +1,6 @@
 """Trains a list of layouts one after the other in the same torchrun processes (one start-up
-for all of them), rank 0 writing each run's step records to `<out_dir>/records.json`.
+for all of them), rank 0 writing each run's step records to `<out_dir>/records.json`, every
+rank the elements of parameters and optimiser state it holds to `<out_dir>/memory-rank<r>.json`.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 \\
         -m tests.training.parallel_runner RUNS_JSON
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from torch.distributed.tensor import DTensor
 
 from training.parallel.trainer import ParallelTrainer
 from training.train_config import load_train_config
@@ -32,6 +34,19 @@ def parity_settings(manifest, out_dir, *extra) -> list[str]:
             "checkpoint.keep=2", "data.prefetch=1", *extra]
 
 
+def _local(t: torch.Tensor) -> torch.Tensor:
+    return t.to_local() if isinstance(t, DTensor) else t
+
+
+def held(trainer: ParallelTrainer) -> dict:
+    """Elements this rank holds: parameters (its shards) and AdamW's moments."""
+    state = trainer.optimizer.state.values()
+    return {"pp_rank": trainer.layout.pp_rank,
+            "params": sum(_local(p).numel() for p in trainer.model.parameters()),
+            "optimizer": sum(_local(v).numel() for s in state for k, v in s.items()
+                             if k in ("exp_avg", "exp_avg_sq"))}
+
+
 def main(runs: list) -> None:
     torch.set_num_threads(1)
     for out_dir, overrides in runs:
@@ -39,6 +54,7 @@ def main(runs: list) -> None:
         records = trainer.fit()
         if dist.get_rank() == 0:
             Path(out_dir, "records.json").write_text(json.dumps(records))
+        Path(out_dir, f"memory-rank{dist.get_rank()}.json").write_text(json.dumps(held(trainer)))
         dist.barrier()
     dist.destroy_process_group()
 

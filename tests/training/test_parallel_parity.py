@@ -21,6 +21,7 @@ import torch.distributed.checkpoint as dcp
 
 from tests.training.parallel_runner import parity_settings
 from training.checkpoint import load_model, read_train_state
+from training.parallel.plan import rank_plan
 from training.train_config import load_train_config
 from training.trainer import Trainer
 
@@ -116,3 +117,18 @@ def test_resume_from_tp2_under_dp2_repeats_the_uninterrupted_losses(runs):
     ref = read_train_state(next((root / "single" / "checkpoints").glob("step_*10")))
     assert ours["data"] == ref["data"]
     assert ours["data"]["samples"] == 10 * 8  # 10 steps of 8 sequences
+
+
+@pytest.mark.parametrize("layout", [*TWO_PROCESS, *FOUR_PROCESS])
+def test_planner_counts_what_each_rank_holds(runs, layout):
+    """The planner's parameter and optimiser bytes (stage split, tp split of each tensor, dp
+    split by FSDP) against the elements each rank of the run actually held."""
+    root, _ = runs
+    config = load_train_config(None, parity_settings("m.json", root, "max_steps=10",
+                                                     *{**TWO_PROCESS, **FOUR_PROCESS}[layout]))
+    files = sorted((root / layout).glob("memory-rank*.json"))
+    assert len(files) == config.parallel.world_size
+    for f in files:
+        held = json.loads(f.read_text())
+        p = rank_plan(config.gpt_config(), config.parallel, held["pp_rank"], 4, 16, "fp32")
+        assert (p.params / 4, p.optimizer / 4) == (held["params"], held["optimizer"]), f.name
