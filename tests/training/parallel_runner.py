@@ -23,14 +23,15 @@ from training.train_config import load_train_config
 def parity_settings(manifest, out_dir, *extra) -> list[str]:
     """A tiny all-fp32 GPT (2 layers, d_model 32, 4 heads, 16 tokens, banded window 8) on the
     byte corpus: batches of 8 sequences in micro-batches of 4 (so one process accumulates two
-    micro-batches, dp=2 one each), warm-up 256 tokens, peak rate 1e-3, clip 1.0, no dropout."""
+    micro-batches, dp=2 one each), warm-up 256 tokens, peak rate 1e-3, clip 1.0, no dropout;
+    validation loss at step 10 over 30 held-out sequences per source (the last batch short)."""
     return [f"data.manifest={json.dumps(str(manifest))}", "model.size=tiny",
             "model.vocab_size=257", "model.d_model=32", "model.n_ctx=16", "model.window=8",
             "model.dropout=0.0", "precision=\"fp32\"", "device=\"cpu\"",
             f"out_dir={json.dumps(str(out_dir))}", "micro_batch=4", "optim.lr=1e-3",
             "optim.warmup_tokens=256", "optim.decay_end_tokens=20000",
             "optim.batch_tokens=128", "optim.batch_ramp_tokens=0", "optim.batch_multiple=8",
-            "eval.every_steps=0", "log_every=100", "checkpoint.every_steps=0",
+            "eval.every_steps=10", "eval.sequences=30", "log_every=100", "checkpoint.every_steps=0",
             "checkpoint.keep=2", "data.prefetch=1", *extra]
 
 

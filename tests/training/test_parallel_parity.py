@@ -93,6 +93,18 @@ def test_losses_and_final_weights_equal_one_process(runs, layout):
     assert worst <= RTOL
 
 
+@pytest.mark.parametrize("layout", [*TWO_PROCESS, *FOUR_PROCESS])
+def test_validation_losses_equal_one_process(runs, layout):
+    root, _ = runs
+
+    def validation(run):
+        lines = (root / run / "metrics.jsonl").read_text().splitlines()
+        return next(r for r in map(json.loads, lines) if "val_loss/inaugural" in r)
+    mine, ref = validation(layout), validation("single")
+    for key in ("val_loss/inaugural", "val_loss/state_union"):
+        assert relative(mine[key], ref[key]) <= RTOL, (key, mine[key], ref[key])
+
+
 @pytest.mark.parametrize("layout", ["pp2-gpipe", "pp2-1f1b", "pp2-interleaved"])
 def test_tied_embedding_copies_stay_equal_across_pipeline_stages(runs, layout):
     """The first stage saves `wte`, the last its untied copy as `lm_head`: after 10 steps of

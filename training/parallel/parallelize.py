@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from torch.distributed.tensor import DTensor
 
@@ -26,8 +27,10 @@ class ParallelModel:
     """This rank's parts of the model and how to run them."""
 
     def __init__(self, parts: list[nn.Module], local: nn.Module, layout: Layout,
-                 parallel: ParallelConfig, stage_ids: list[int]):
+                 parallel: ParallelConfig, stage_ids: list[int], micro_batch: int):
         self.parts, self.local, self.layout, self.parallel = parts, local, layout, parallel
+        self.micro_batch = micro_batch
+        self.summed = False
         num_stages = parallel.pp * parallel.stages_per_rank
         self.has_first = 0 in stage_ids
         self.has_last = num_stages - 1 in stage_ids
@@ -40,7 +43,11 @@ class ParallelModel:
 
     def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """A pipeline micro-batch's share of the step's loss (the schedule's own gradient
-        scaling is off: it would also rescale gradients accumulated by earlier calls)."""
+        scaling is off: it would also rescale gradients accumulated by earlier calls). In
+        evaluation: the sum over tokens, padding rows (target -100) left out."""
+        if self.summed:
+            return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+                                   reduction="sum")
         return lm_loss(logits, targets) / (self.divisor * self.parallel.microbatches)
 
     def forward_backward(self, batch: torch.Tensor, accumulate: int) -> torch.Tensor | None:
@@ -62,16 +69,24 @@ class ParallelModel:
 
     @torch.no_grad()
     def forward_loss(self, batch: torch.Tensor) -> torch.Tensor | None:
-        """Loss of a batch without gradients (None on ranks without the last stage)."""
+        """Mean loss of a batch of up to `micro_batch` rows, without gradients (None on ranks
+        without the last stage). The pipeline's stages expect `micro_batch` rows, so a short
+        batch is padded with rows whose targets the loss ignores."""
         inputs, targets = batch[:, :-1], batch[:, 1:]
         if self.schedule is None:
             return lm_loss(self.parts[0](inputs), targets)
-        self.divisor = 1
+        pad = self.micro_batch - len(batch)
+        inputs = F.pad(inputs, (0, 0, 0, pad))
+        targets = F.pad(targets, (0, 0, 0, pad), value=-100)
         losses: list[torch.Tensor] = []
-        self.schedule.eval(*((inputs,) if self.has_first else ()),
-                           target=targets if self.has_last else None,
-                           losses=losses if self.has_last else None)
-        return torch.stack(losses).sum() if self.has_last else None
+        self.summed = True
+        try:
+            self.schedule.eval(*((inputs,) if self.has_first else ()),
+                               target=targets if self.has_last else None,
+                               losses=losses if self.has_last else None)
+        finally:
+            self.summed = False
+        return torch.stack(losses).sum() / batch[:, 1:].numel() if self.has_last else None
 
     def tied_copy(self) -> nn.Parameter | None:
         """The parameter this rank holds of the tied embedding, when pipelining split it."""
@@ -125,7 +140,8 @@ def _tied_embedding_group(layout: Layout):
     return mine
 
 
-def parallelize(model: GPT, layout: Layout, parallel: ParallelConfig) -> ParallelModel:
+def parallelize(model: GPT, layout: Layout, parallel: ParallelConfig,
+                micro_batch: int) -> ParallelModel:
     """Split, shard and wrap `model` (built identically on every rank) for this rank."""
     if parallel.pp > 1:
         check_microbatches(parallel)
@@ -138,4 +154,4 @@ def parallelize(model: GPT, layout: Layout, parallel: ParallelConfig) -> Paralle
         if parallel.dp > 1:
             apply_data_parallel(part, layout.mesh["dp"], pipelined=parallel.pp > 1)
     local = GPTStage.merged(parts) if parallel.pp > 1 else model
-    return ParallelModel(parts, local, layout, parallel, ids)
+    return ParallelModel(parts, local, layout, parallel, ids, micro_batch)

@@ -32,7 +32,7 @@ class ParallelTrainer(Trainer):
         c = self.config
         self.layout = build_mesh(c.parallel, self.gpt, self.device)
         self.rank, self.is_main = self.layout.dp_rank, self.layout.rank == 0
-        self.parallel = parallelize(model, self.layout, c.parallel)
+        self.parallel = parallelize(model, self.layout, c.parallel, c.micro_batch)
         self.model = self.parallel.local  # this rank's parameters under their GPT names
         self.optimizer = build_optimizer(self.model, c.optim, peak_lr)
 
