@@ -77,10 +77,10 @@ def test_split_layers_balances_blocks_and_the_output_layer():
     # 175B: head = 50304 / (12 * 12288) = 0.34 blocks, so 96 layers split 6 per stage
     assert [len(r) for r in split_layers(model_config("gpt3-175b"), 16)] == [6] * 16
     # d_model 64, padded vocabulary 384: head 0.5 blocks; [3 | 2 + 0.5] beats [2 | 3 + 0.5]
-    assert split_layers(model_config("tiny", n_layer=5, vocab_size=257), 2) == [range(0, 3),
+    assert split_layers(model_config("tiny", n_layer=5, vocab_size=257), 2) == [range(3),
                                                                                range(3, 5)]
     # vocabulary 50 257 on d_model 64: the head costs 65.5 blocks, so it gets a stage alone
-    assert split_layers(model_config("tiny", n_layer=4), 2) == [range(0, 4), range(4, 4)]
+    assert split_layers(model_config("tiny", n_layer=4), 2) == [range(4), range(4, 4)]
 
 
 def test_layout_errors_name_every_problem():
@@ -119,3 +119,11 @@ def test_plan_command_flags_layouts_that_do_not_fit(capsys):
     assert 175e9 * 4 / 128 / 2**30 * 0.95 < params < 175e9 * 4 / 128 / 2**30 * 1.1
     assert main(["--model", "gpt3-175b", "--tp", "5"]) == 2
     assert "n_head 96 is not divisible by tp 5" in capsys.readouterr().err
+
+
+def test_train_refuses_a_layout_that_is_not_the_world_size(capsys, monkeypatch):
+    from training.train import main as train_main
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert train_main(["--model", "tiny", "--dp", "2", "--tp", "2"]) == 2
+    assert "dp x tp x pp = 4 but WORLD_SIZE is 1 (start it with torchrun --nproc_per_node 4)" \
+        in capsys.readouterr().err

@@ -69,7 +69,7 @@ class GPTStage(nn.Module):
         self.ln_f, self.lm_head = ln_f, lm_head
 
     @classmethod
-    def of(cls, model: GPT, layers: range, first: bool, last: bool) -> "GPTStage":
+    def of(cls, model: GPT, layers: range, first: bool, last: bool) -> GPTStage:
         head = None
         if last:
             head = model.lm_head
@@ -81,7 +81,7 @@ class GPTStage(nn.Module):
                    model.ln_f if last else None, head)
 
     @classmethod
-    def merged(cls, stages: list["GPTStage"]) -> "GPTStage":
+    def merged(cls, stages: list[GPTStage]) -> GPTStage:
         """One module over a rank's stages (interleaved schedules hold two), for the optimiser
         and checkpoints."""
         if len(stages) == 1:

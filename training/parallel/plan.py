@@ -124,7 +124,7 @@ def plan(c: GPTConfig, parallel: ParallelConfig, micro_batch: int, seq_len: int,
 
 
 def parse_bytes(text: str) -> float:
-    m = re.fullmatch(r"\s*([\d.]+)\s*(GB|GiB|G|MB|MiB|M|TB)?\s*", text, re.I)
+    m = re.fullmatch(r"\s*([\d.]+)\s*(GB|GiB|G|MB|MiB|M|TB)?\s*", text, re.IGNORECASE)
     if not m:
         raise ConfigError(f"--gpu-memory {text!r}: expected e.g. 80GB, 40GiB or 24576MB")
     unit = (m.group(2) or "GB").upper()
@@ -140,10 +140,10 @@ def report(size: str, c: GPTConfig, parallel: ParallelConfig, p: Plan, micro_bat
             ("activations", p.activations), ("total", p.total)]
     schedule = (f" ({parallel.pp_schedule}, {parallel.microbatches} pipeline micro-batches)"
                 if parallel.pp > 1 else "")
-    lines = [f"{size}: {c.num_params():,} parameters; dp {parallel.dp} x tp {parallel.tp} x pp "
+    title = (f"{size}: {c.num_params():,} parameters; dp {parallel.dp} x tp {parallel.tp} x pp "
              f"{parallel.pp}{schedule} = {parallel.world_size} GPUs; micro-batch {micro_batch} "
-             f"x {seq_len} tokens",
-             "per GPU (most loaded pipeline rank):"]
+             f"x {seq_len} tokens")
+    lines = [title, "per GPU (most loaded pipeline rank):"]
     lines += [f"  {name:<36} {value / GIB:>10.2f} GiB" for name, value in rows]
     if budget is not None:
         verdict = "fits" if p.total <= budget else "DOES NOT FIT"
