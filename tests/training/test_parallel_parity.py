@@ -57,13 +57,17 @@ def runs(speech_corpus, tmp_path_factory):
     root = tmp_path_factory.mktemp("parallel")
     single = Trainer(load_train_config(None, parity_settings(
         speech_corpus, root / "single", "max_steps=10"))).fit()
+    # a checkpoint of one process continued by a pipeline (the seed-checkpoint route)
+    Trainer(load_train_config(None, parity_settings(
+        speech_corpus, root / "single-then-pp2", "max_steps=5"))).fit()
 
     def run(name, *extra):
         return [str(root / name), parity_settings(speech_corpus, root / name, *extra)]
     two = [run(name, "max_steps=10", *o) for name, o in TWO_PROCESS.items()]
     # resume across layouts: steps 1-5 under tp=2 (saved at 5), steps 6-10 under dp=2
     two += [run("tp2-then-dp2", "max_steps=5", "parallel.tp=2"),
-            run("tp2-then-dp2", "max_steps=10", "parallel.dp=2")]
+            run("tp2-then-dp2", "max_steps=10", "parallel.dp=2"),
+            run("single-then-pp2", "max_steps=10", "parallel.pp=2")]
     torchrun(2, two, root, timeout=300)
     torchrun(4, [run(name, "max_steps=10", *o) for name, o in FOUR_PROCESS.items()], root,
              timeout=300)
@@ -117,15 +121,17 @@ def test_tied_embedding_copies_stay_equal_across_pipeline_stages(runs, layout):
     assert torch.equal(loaded["model"]["wte.weight"], loaded["model"]["lm_head.weight"])
 
 
-def test_resume_from_tp2_under_dp2_repeats_the_uninterrupted_losses(runs):
+@pytest.mark.parametrize("run", ["tp2-then-dp2", "single-then-pp2"])
+def test_resume_in_another_layout_repeats_the_uninterrupted_losses(runs, run):
+    """Saved at step 5 in one layout (tp=2; one process), continued in another (dp=2; pp=2)."""
     root, single = runs
-    resumed = records(root / "tp2-then-dp2")  # the second run's records (steps 6-10)
+    resumed = records(root / run)  # the second run's records (steps 6-10)
     assert [r["step"] for r in resumed] == [6, 7, 8, 9, 10]
     errors = [relative(a["loss"], b["loss"]) for a, b in zip(resumed, single[5:])]
-    print("resume tp2 -> dp2: max relative loss difference", max(errors))
+    print(run, "max relative loss difference", max(errors))
     assert max(errors) <= RTOL, errors
     # the data position went on from the checkpoint: the same sample counters at step 10
-    ours = read_train_state(next((root / "tp2-then-dp2" / "checkpoints").glob("step_*10")))
+    ours = read_train_state(next((root / run / "checkpoints").glob("step_*10")))
     ref = read_train_state(next((root / "single" / "checkpoints").glob("step_*10")))
     assert ours["data"] == ref["data"]
     assert ours["data"]["samples"] == 10 * 8  # 10 steps of 8 sequences

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
+from pipeline.config import ConfigError
 from training.model import GPT
 from training.parallel.mesh import build_mesh, local_device
 from training.parallel.parallelize import parallelize
@@ -30,6 +31,9 @@ class ParallelTrainer(Trainer):
 
     def _build_model(self, model: GPT, peak_lr: float) -> None:
         c = self.config
+        if c.compile:
+            raise ConfigError("compile = true is not supported on parallel layouts yet "
+                              "(docs/parallelism.md)")
         self.layout = build_mesh(c.parallel, self.gpt, self.device)
         self.rank, self.is_main = self.layout.dp_rank, self.layout.rank == 0
         self.parallel = parallelize(model, self.layout, c.parallel, c.micro_batch)
