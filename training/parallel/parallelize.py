@@ -13,6 +13,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.distributed.tensor import DTensor
+from torch.distributed.tensor.placement_types import _StridedShard
 
 from training.model import GPT, lm_loss
 from training.parallel.data_parallel import apply_data_parallel
@@ -37,8 +38,9 @@ class ParallelModel:
         self.divisor = 1
         self.schedule = None
         if parallel.pp > 1:
-            self.schedule = build_schedule(parts, stage_ids, parallel, layout.mesh["pp"].get_group(),
-                                           layout.device, self._loss)
+            self.schedule = build_schedule(parts, stage_ids, parallel,
+                                           layout.mesh["pp"].get_group(), layout.device,
+                                           self._loss)
         self._tied_group = _tied_embedding_group(layout) if parallel.pp > 1 else None
 
     def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -108,22 +110,37 @@ class ParallelModel:
     @torch.no_grad()
     def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
         """Global L2 norm of all gradients (each tensor counted once over every shard, replica
-        and stage), then the same scaling as `torch.nn.utils.clip_grad_norm_`."""
+        and stage), then the same scaling as `torch.nn.utils.clip_grad_norm_`. Local sums of
+        squares are added per sharding pattern, then all-reduced once per mesh dimension the
+        pattern splits (replicated dimensions hold copies and are not summed)."""
         params = [p for p in self.local.parameters() if p.grad is not None]
         skip = self.local.lm_head.weight if (self._tied_group is not None and self.has_last
                                             and not self.has_first) else None
-        squares = torch.zeros((), dtype=torch.float32, device=self.layout.device)
+        zero = torch.zeros((), dtype=torch.float32, device=self.layout.device)
+        squares: dict[tuple[str, ...], list] = {}  # split dims -> [mesh, sum of squares]
         for p in params:
             if p is skip:
                 continue  # counted on the first stage, as wte
-            norm = torch.linalg.vector_norm(p.grad, dtype=torch.float32)
-            squares += (norm.full_tensor() if isinstance(norm, DTensor) else norm) ** 2
+            grad, mesh, split = p.grad, None, ()
+            if isinstance(grad, DTensor):
+                mesh = grad.device_mesh
+                split = tuple(name for name, placement in zip(mesh.mesh_dim_names,
+                                                              grad.placements)
+                              if placement.is_shard() or isinstance(placement, _StridedShard))
+                grad = grad._local_tensor
+            entry = squares.setdefault(split, [mesh, zero.clone()])
+            entry[1] += torch.linalg.vector_norm(grad, dtype=torch.float32) ** 2
+        total = zero.clone()
+        for split, (mesh, square) in squares.items():
+            for name in split:
+                dist.all_reduce(square, group=mesh.get_group(name))
+            total += square
         if self.parallel.pp > 1:
-            dist.all_reduce(squares, group=self.layout.mesh["pp"].get_group())
-        total = squares.sqrt()
-        coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+            dist.all_reduce(total, group=self.layout.mesh["pp"].get_group())
+        total = total.sqrt()
+        coef = torch.clamp(max_norm / (total + 1e-6), max=1.0).item()
         for p in params:
-            p.grad.mul_(coef.item())
+            p.grad.mul_(coef)
         return total
 
 
