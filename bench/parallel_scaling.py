@@ -6,9 +6,10 @@ Each layout trains the same small GPT (8 layers, d_model 256, 8 heads, 256 token
 fp32, a 4,096-token vocabulary so that the output layer does not dwarf the blocks) under
 `torch.distributed.run` with the real `ParallelTrainer` step (one process: the plain
 `Trainer`), batches of 16 sequences in micro-batches of 8, on random-token shards written by
-the builder's shard writer. Timed steps follow one warm-up step. Per rank: peak RSS, RSS above the rank's post-import baseline, the
-parameter + gradient + AdamW bytes it actually holds, and `crawl2gpt plan`'s estimate of those
-bytes and of its total (model states, working copies and activations). One CPU cannot show
+the builder's shard writer. Timed steps follow one warm-up step. Per rank: peak RSS, RSS
+above the rank's post-import baseline, the parameter + gradient + AdamW bytes it actually
+holds, and `crawl2gpt plan`'s estimate of those bytes and of its total (model states, working
+copies and activations). One CPU cannot show
 speed-ups from more ranks (they share the cores): the figures compare layouts' overheads and
 how memory splits; multi-GPU layouts are planned, not measured (docs/parallelism.md).
 """
