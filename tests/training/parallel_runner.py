@@ -1,6 +1,7 @@
 """Trains a list of layouts one after the other in the same torchrun processes (one start-up
 for all of them), rank 0 writing each run's step records to `<out_dir>/records.json`, every
-rank the elements of parameters and optimiser state it holds to `<out_dir>/memory-rank<r>.json`.
+rank the elements of parameters and optimiser state it holds and the next batch its loader
+would give to `<out_dir>/rank<r>.json`.
 
     python -m torch.distributed.run --standalone --nproc_per_node 2 \\
         -m tests.training.parallel_runner RUNS_JSON
@@ -40,9 +41,13 @@ def _local(t: torch.Tensor) -> torch.Tensor:
 
 
 def held(trainer: ParallelTrainer) -> dict:
-    """Elements this rank holds: parameters (its shards) and AdamW's moments."""
+    """This rank's place, the elements it holds (parameters: its shards; AdamW's moments) and
+    the micro-batch its loader hands out next."""
     state = trainer.optimizer.state.values()
-    return {"pp_rank": trainer.layout.pp_rank,
+    batch = trainer.loader.next_batch().tolist()
+    trainer.loader.close()
+    return {"pp_rank": trainer.layout.pp_rank, "dp_rank": trainer.layout.dp_rank,
+            "next_batch": batch,
             "params": sum(_local(p).numel() for p in trainer.model.parameters()),
             "optimizer": sum(_local(v).numel() for s in state for k, v in s.items()
                              if k in ("exp_avg", "exp_avg_sq"))}
@@ -55,7 +60,7 @@ def main(runs: list) -> None:
         records = trainer.fit()
         if dist.get_rank() == 0:
             Path(out_dir, "records.json").write_text(json.dumps(records))
-        Path(out_dir, f"memory-rank{dist.get_rank()}.json").write_text(json.dumps(held(trainer)))
+        Path(out_dir, f"rank{dist.get_rank()}.json").write_text(json.dumps(held(trainer)))
         dist.barrier()
     dist.destroy_process_group()
 

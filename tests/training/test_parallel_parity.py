@@ -21,6 +21,7 @@ import torch.distributed.checkpoint as dcp
 
 from tests.training.parallel_runner import parity_settings
 from training.checkpoint import load_model, read_train_state
+from training.data import TokenLoader, load_manifest
 from training.parallel.plan import rank_plan
 from training.train_config import load_train_config
 from training.trainer import Trainer
@@ -144,9 +145,28 @@ def test_planner_counts_what_each_rank_holds(runs, layout):
     root, _ = runs
     config = load_train_config(None, parity_settings("m.json", root, "max_steps=10",
                                                      *{**TWO_PROCESS, **FOUR_PROCESS}[layout]))
-    files = sorted((root / layout).glob("memory-rank*.json"))
+    files = sorted((root / layout).glob("rank*.json"))
     assert len(files) == config.parallel.world_size
     for f in files:
         held = json.loads(f.read_text())
         p = rank_plan(config.gpt_config(), config.parallel, held["pp_rank"], 4, 16, "fp32")
         assert (p.params / 4, p.optimizer / 4) == (held["params"], held["optimizer"]), f.name
+
+
+@pytest.mark.parametrize("layout", [*TWO_PROCESS, *FOUR_PROCESS])
+def test_each_data_parallel_group_reads_its_own_share_and_its_peers_the_same(runs, layout,
+                                                                             speech_corpus):
+    """After step 10 every rank's next micro-batch: data-parallel group g gets global samples
+    g, g + dp, ... of the next dp x 4 (read here by a one-process loader of dp x 4 sequences
+    from the same data state); tensor and pipeline peers of a group get the same rows."""
+    root, _ = runs
+    ranks = [json.loads(f.read_text()) for f in sorted((root / layout).glob("rank*.json"))]
+    dp = 1 + max(r["dp_rank"] for r in ranks)
+    state = read_train_state(next((root / "single" / "checkpoints").glob("step_*10")))["data"]
+    loader = TokenLoader(load_manifest(speech_corpus), seq_len=16, micro_batch=4 * dp,
+                         verify=False)
+    loader.load_state_dict(state)
+    following = loader.next_batch().tolist()
+    loader.close()
+    for r in ranks:
+        assert r["next_batch"] == following[r["dp_rank"]::dp]
