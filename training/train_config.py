@@ -74,6 +74,9 @@ class ParallelConfig:
     pp_microbatches: int = 0
     """Pipeline micro-batches each `micro_batch` is split into; 0 = pp (the smallest that
     keeps every stage busy under 1F1B). Must divide micro_batch."""
+    activation_checkpointing: bool = False
+    """Keep only each block's input for backward and recompute the block (about a third more
+    compute for a fraction of the activation memory); any layout, one process included."""
 
     def __post_init__(self) -> None:
         for name in ("dp", "tp", "pp"):

@@ -24,6 +24,7 @@ from training.config import SIZES
 from training.data import DataError, TokenLoader, load_manifest, validation_batches
 from training.metrics import MetricsLogger, device_peak_flops, progress_line
 from training.model import GPT, lm_loss
+from training.parallel.activation_checkpoint import apply_activation_checkpointing
 from training.schedule import Schedule, build_optimizer, set_lr
 from training.train_config import TrainConfig
 
@@ -83,6 +84,8 @@ class Trainer:
     def _build_model(self, model: GPT, peak_lr: float) -> None:
         """`self.model` (what is checkpointed), `self.step_model`, `self.optimizer`."""
         self.model = model
+        if self.config.parallel.activation_checkpointing:
+            apply_activation_checkpointing(model)
         self.step_model = torch.compile(model) if self.config.compile else model
         self.optimizer = build_optimizer(model, self.config.optim, peak_lr)
 

@@ -34,6 +34,7 @@ TWO_PROCESS = {  # name: overrides
     "pp2-gpipe": ["parallel.pp=2", 'parallel.pp_schedule="gpipe"'],
     "pp2-1f1b": ["parallel.pp=2", 'parallel.pp_schedule="1f1b"'],
     "pp2-interleaved": ["parallel.pp=2", 'parallel.pp_schedule="interleaved1f1b"'],
+    "tp2-recompute": ["parallel.tp=2", "parallel.activation_checkpointing=true"],
 }
 FOUR_PROCESS = {"dp2xtp2": ["parallel.dp=2", "parallel.tp=2"]}
 
@@ -170,3 +171,11 @@ def test_each_data_parallel_group_reads_its_own_share_and_its_peers_the_same(run
     loader.close()
     for r in ranks:
         assert r["next_batch"] == following[r["dp_rank"]::dp]
+
+
+def test_one_process_with_activation_checkpointing_repeats_the_losses(runs, speech_corpus,
+                                                                      tmp_path):
+    _, single = runs
+    recomputed = Trainer(load_train_config(None, parity_settings(
+        speech_corpus, tmp_path, "max_steps=10", "parallel.activation_checkpointing=true"))).fit()
+    assert [r["loss"] for r in recomputed] == [r["loss"] for r in single]

@@ -6,6 +6,7 @@ import torch
 from pipeline.config import ConfigError
 from training.config import model_config
 from training.model import GPT, lm_loss
+from training.parallel.activation_checkpoint import apply_activation_checkpointing
 from training.parallel.mesh import check_layout
 from training.parallel.pipeline_parallel import check_microbatches, split_layers
 from training.parallel.plan import (head_activation_bytes, layer_activation_bytes, main, plan,
@@ -44,6 +45,21 @@ def test_activation_formula_matches_saved_tensors(attention, seq_len):
                + head_activation_bytes(c, 4)) * 4 * seq_len
     assert formula == rank_plan(c, ParallelConfig(), 0, 4, seq_len, "fp32").activations
     assert abs(measured - formula) / measured < 0.01, (measured, formula)
+
+
+def test_activation_checkpointing_keeps_only_block_inputs():
+    """With recomputation the forward saves each block's fp32 input (4 d_model bytes a token)
+    instead of its activations; the plan adds one block's full set for the recompute."""
+    c = model_config("tiny", vocab_size=257, n_ctx=32, attention=["global"])
+    model = GPT(c)
+    apply_activation_checkpointing(model)
+    batch = torch.randint(0, 257, (4, 33))
+    measured = saved_activation_bytes(model, batch)
+    tokens = 4 * 32
+    forward = (8 + c.n_layer * 4 * c.d_model + head_activation_bytes(c, 4)) * tokens
+    assert abs(measured - forward) / measured < 0.01, (measured, forward)
+    planned = rank_plan(c, ParallelConfig(activation_checkpointing=True), 0, 4, 32, "fp32")
+    assert planned.activations == forward + layer_activation_bytes(c, 1, 4) * tokens
 
 
 def test_model_state_formula_matches_the_tensors_of_a_step():

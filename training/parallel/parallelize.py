@@ -1,7 +1,7 @@
 """`parallelize(model, layout, parallel)`: one seeded GPT becomes this rank's share of it.
 
-Order (torchtitan's): pipeline split, then tensor parallelism inside each stage, then FSDP2
-over the data-parallel dimension. The result runs forward/backward on a micro-batch, keeps the
+Order (torchtitan's): pipeline split, then tensor parallelism inside each stage, activation
+checkpointing, then FSDP2 over the data-parallel dimension. The result runs forward/backward on a micro-batch, keeps the
 tied embedding equal across pipeline stages and clips by the norm of the whole model's
 gradient, wherever its shards live.
 """
@@ -16,6 +16,7 @@ from torch.distributed.tensor import DTensor
 from torch.distributed.tensor.placement_types import _StridedShard
 
 from training.model import GPT, lm_loss
+from training.parallel.activation_checkpoint import apply_activation_checkpointing
 from training.parallel.data_parallel import apply_data_parallel
 from training.parallel.mesh import Layout
 from training.parallel.pipeline_parallel import (GPTStage, build_schedule, build_stages,
@@ -168,6 +169,8 @@ def parallelize(model: GPT, layout: Layout, parallel: ParallelConfig,
     for part in parts:
         if parallel.tp > 1:
             apply_tensor_parallel(part, layout.mesh["tp"])
+        if parallel.activation_checkpointing:
+            apply_activation_checkpointing(part)
         if parallel.dp > 1:
             apply_data_parallel(part, layout.mesh["dp"], pipelined=parallel.pp > 1)
     local = GPTStage.merged(parts) if parallel.pp > 1 else model

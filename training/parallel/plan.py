@@ -100,8 +100,11 @@ def rank_plan(c: GPTConfig, parallel: ParallelConfig, pp_rank: int, micro_batch:
         flight = max(1.0, in_flight(parallel) - pp_rank)
     else:
         tokens, flight = micro_batch * seq_len, 1.0
-    per_token = sum(len(layers[i]) for i in ids) * layer_activation_bytes(c, parallel.tp,
-                                                                        act_bytes)
+    layer = layer_activation_bytes(c, parallel.tp, act_bytes)
+    recompute = 0.0
+    if parallel.activation_checkpointing:  # a block's fp32 input; one block's full set while
+        layer, recompute = 4 * c.d_model, layer * tokens  # it is recomputed in backward
+    per_token = sum(len(layers[i]) for i in ids) * layer
     if 0 in ids:
         per_token += 8  # the token ids the embedding saves
     if stages - 1 in ids:
@@ -113,7 +116,7 @@ def rank_plan(c: GPTConfig, parallel: ParallelConfig, pp_rank: int, micro_batch:
     casts = 2 * n if precision == "bf16" else 0.0
     sharded = n / parallel.dp
     return Plan(4 * sharded, 4 * sharded, 8 * sharded, gathered + casts,
-                per_token * tokens * flight)
+                per_token * tokens * flight + recompute)
 
 
 def plan(c: GPTConfig, parallel: ParallelConfig, micro_batch: int, seq_len: int,
@@ -140,6 +143,8 @@ def report(size: str, c: GPTConfig, parallel: ParallelConfig, p: Plan, micro_bat
             ("activations", p.activations), ("total", p.total)]
     schedule = (f" ({parallel.pp_schedule}, {parallel.microbatches} pipeline micro-batches)"
                 if parallel.pp > 1 else "")
+    if parallel.activation_checkpointing:
+        schedule += ", activation checkpointing"
     title = (f"{size}: {c.num_params():,} parameters; dp {parallel.dp} x tp {parallel.tp} x pp "
              f"{parallel.pp}{schedule} = {parallel.world_size} GPUs; micro-batch {micro_batch} "
              f"x {seq_len} tokens")
@@ -163,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pp-microbatches", type=int, default=0,
                         help="pipeline micro-batches per micro-batch (default: pp)")
     parser.add_argument("--precision", default="bf16", choices=("bf16", "fp32"))
+    parser.add_argument("--activation-checkpointing", action="store_true",
+                        help="recompute each block in backward (parallel.activation_checkpointing)")
     parser.add_argument("--gpu-memory", help="flag the layout if it needs more, e.g. 80GB")
     return parser
 
@@ -171,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         c = model_config(args.model)
-        parallel = ParallelConfig(args.dp, args.tp, args.pp, args.schedule, args.pp_microbatches)
+        parallel = ParallelConfig(args.dp, args.tp, args.pp, args.schedule, args.pp_microbatches,
+                                  args.activation_checkpointing)
         budget = parse_bytes(args.gpu_memory) if args.gpu_memory else None
         if args.micro_batch % parallel.microbatches and parallel.pp > 1:
             raise ConfigError(f"--micro-batch {args.micro_batch} is not divisible by "
