@@ -1,9 +1,10 @@
-"""`parallelize(model, layout, parallel)`: one seeded GPT becomes this rank's share of it.
+"""`parallelize(model, layout, parallel, micro_batch)`: one seeded GPT becomes this rank's
+share of it.
 
 Order (torchtitan's): pipeline split, then tensor parallelism inside each stage, activation
-checkpointing, then FSDP2 over the data-parallel dimension. The result runs forward/backward on a micro-batch, keeps the
-tied embedding equal across pipeline stages and clips by the norm of the whole model's
-gradient, wherever its shards live.
+checkpointing, then FSDP2 over the data-parallel dimension. The result runs forward/backward on
+a micro-batch, keeps the tied embedding equal across pipeline stages and clips by the norm of
+the whole model's gradient, wherever its shards live.
 """
 
 from __future__ import annotations
