@@ -125,7 +125,7 @@ def child_speed(size: str, n_ctx: int, batch: int, attention: str, repeats: int 
     return {impl: batch * n_ctx / statistics.median(t) for impl, t in times.items()}
 
 
-def write_loader_corpus(root: Path, tokens_per_source: int) -> Path:
+def write_loader_corpus(root: Path, tokens_per_source: int, vocab_size: int = 50257) -> Path:
     """Two sources of random documents (100-3000 tokens) through the builder's shard writer."""
     import numpy as np
     from mixing.token_shards import write_source_shards
@@ -135,7 +135,7 @@ def write_loader_corpus(root: Path, tokens_per_source: int) -> Path:
         docs, total = [], 0
         while total < tokens_per_source:
             n = int(rng.integers(100, 3000))
-            docs.append((f"{name}-{len(docs)}", rng.integers(0, 50257, n, dtype=np.uint16)))
+            docs.append((f"{name}-{len(docs)}", rng.integers(0, vocab_size, n, dtype=np.uint16)))
             total += n
         infos = write_source_shards(docs, root, source=name, seed=1, id_dtype="uint16",
                                     row_group_bytes=8 * 2**20, num_files=2)
@@ -144,7 +144,8 @@ def write_loader_corpus(root: Path, tokens_per_source: int) -> Path:
              "tokens": i.num_tokens, "sha256": i.sha256} for i in infos]}
     manifest = root / "manifest.json"
     manifest.write_text(json.dumps({"tokens": {"seed": 1, "sources": sources, "tokenizer": {
-        "kind": "bench", "vocab_size": 50257, "eot_id": 50256, "files_sha256": {}}}}))
+        "kind": "bench", "vocab_size": vocab_size, "eot_id": vocab_size - 1,
+        "files_sha256": {}}}}))
     return manifest
 
 

@@ -22,6 +22,7 @@ DELEGATED = {
     "train": ("training.train:main", "train a GPT-3-shaped model on a build's shards"),
     "sample": ("training.sample:sample_main", "generate text from a training checkpoint"),
     "export": ("training.export:main", "write a checkpoint as a Hugging Face model"),
+    "plan": ("training.parallel.plan:main", "memory per GPU of a dp x tp x pp training layout"),
 }
 
 

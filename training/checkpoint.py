@@ -8,8 +8,13 @@ Layout under the run's checkpoint folder:
     step_00002000.partial/    a save in progress, or one killed mid-write: never loaded
 
 DCP needs no process group in one process and re-shards on load, so a checkpoint written by
-one layout can be read by another. Everything that is not a tensor is JSON (no pickle of ours;
-DCP's own `.metadata` is its format).
+one layout can be read by another. Under data/tensor/pipeline parallelism every rank writes its
+shards into the same folder and rank 0 writes the JSON and renames; `model` is then the rank's
+part of the GPT under the original names (training/parallel). Two things are stored in one
+layout-free form: the tied embedding's optimiser state always under `wte.weight` (a pipeline's
+last stage holds it as `lm_head.weight`), and tensors split in a strided way (the fused q/k/v
+under tensor parallelism), which DCP's chunk index cannot describe, as whole tensors.
+Everything that is not a tensor is JSON (no pickle of ours; DCP's own `.metadata` is its format).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint.state_dict import (get_model_state_dict, get_state_dict,
                                                      set_state_dict)
+from torch.distributed.tensor import DTensor, distribute_tensor
+from torch.distributed.tensor.placement_types import _StridedShard
 
 from training.config import GPTConfig
 from training.model import GPT
@@ -45,6 +52,63 @@ class CheckpointError(RuntimeError):
 
 def _no_dist() -> bool:
     return not (dist.is_available() and dist.is_initialized())
+
+
+def _is_main() -> bool:
+    return _no_dist() or dist.get_rank() == 0
+
+
+def _barrier() -> None:
+    if not _no_dist():
+        dist.barrier()
+
+
+def _portable(state: dict) -> dict:
+    """Strided DTensors as whole tensors; nested dicts/lists kept, everything else as is."""
+    if isinstance(state, dict):
+        return {k: _portable(v) for k, v in state.items()}
+    if isinstance(state, list):
+        return [_portable(v) for v in state]
+    if isinstance(state, DTensor) and any(isinstance(p, _StridedShard) for p in state.placements):
+        return state.full_tensor()
+    return state
+
+
+def _restore(loaded, template):
+    """What DCP loaded into a `_portable` copy, with whole tensors put back into `template`'s
+    strided DTensors."""
+    if isinstance(template, dict):
+        return {k: _restore(loaded[k], v) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_restore(a, b) for a, b in zip(loaded, template)]
+    if isinstance(template, DTensor) and not isinstance(loaded, DTensor):
+        shard = distribute_tensor(loaded, template.device_mesh, template.placements)
+        template._local_tensor.copy_(shard._local_tensor)
+        return template
+    return loaded
+
+
+def _rename_param(optim_state: dict, old: str, new: str) -> dict:
+    """The optimiser state dict with parameter `old` called `new` (state and param groups)."""
+    state = dict(optim_state["state"])
+    if old in state:
+        state[new] = state.pop(old)
+    groups = [{**g, "params": [new if p == old else p for p in g["params"]]}
+              for g in optim_state["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def _untied_head(model: torch.nn.Module) -> bool:
+    """True on a pipeline's last stage: it holds the tied embedding as `lm_head.weight`."""
+    return getattr(model, "lm_head", None) is not None and getattr(model, "wte", None) is None
+
+
+def _layout_free(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """{"model": ..., "optim": ...} as stored: see the module docstring."""
+    model_sd, optim_sd = get_state_dict(model, optimizer)
+    if _untied_head(model):
+        optim_sd = _rename_param(optim_sd, "lm_head.weight", "wte.weight")
+    return {"model": model_sd, "optim": optim_sd}
 
 
 @contextlib.contextmanager
@@ -91,12 +155,22 @@ def save_checkpoint(root: str | Path, step: int, model: GPT, optimizer: torch.op
     root = Path(root)
     final = root / f"step_{step:08d}"
     tmp = root / f"{final.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model_sd, optim_sd = get_state_dict(model, optimizer)
+    if _is_main():
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    _barrier()
     with _quiet_single_process():
-        dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=tmp, no_dist=_no_dist())
-    state = {"format": FORMAT, "step": step, "model": model.config.to_dict(), **train_state}
+        dcp.save(_portable(_layout_free(model, optimizer)), checkpoint_id=tmp,
+                 no_dist=_no_dist())
+    if _is_main():
+        _finish_save(root, tmp, final, step, model.config, train_state, keep)
+    _barrier()
+    return final
+
+
+def _finish_save(root: Path, tmp: Path, final: Path, step: int, config: GPTConfig,
+                 train_state: dict, keep: int) -> None:
+    state = {"format": FORMAT, "step": step, "model": config.to_dict(), **train_state}
     with open(tmp / STATE_FILE, "w") as f:
         json.dump(state, f, indent=1)
         f.flush()
@@ -106,7 +180,6 @@ def save_checkpoint(root: str | Path, step: int, model: GPT, optimizer: torch.op
     os.rename(tmp, final)
     _fsync_dir(root)
     _prune(root, keep)
-    return final
 
 
 def _fsync_dir(path: Path) -> None:
@@ -152,12 +225,16 @@ def load_checkpoint(path: str | Path, model: GPT, optimizer: torch.optim.Optimiz
     path = Path(path)
     state = read_train_state(path)
     check_model_fits(path, state, model.config)
-    model_sd, optim_sd = get_state_dict(model, optimizer)
-    loaded = {"model": model_sd, "optim": optim_sd}
+    template = _layout_free(model, optimizer)
+    loaded = _portable(template)
     with _quiet_single_process():
         dcp.load(loaded, checkpoint_id=path, no_dist=_no_dist())
-    set_state_dict(model, optimizer, model_state_dict=loaded["model"],
-                   optim_state_dict=loaded["optim"])
+    restored = _restore(loaded, template)
+    optim_sd = restored["optim"]
+    if _untied_head(model):
+        optim_sd = _rename_param(optim_sd, "wte.weight", "lm_head.weight")
+    set_state_dict(model, optimizer, model_state_dict=restored["model"],
+                   optim_state_dict=optim_sd)
     return state
 
 

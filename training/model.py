@@ -43,16 +43,18 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, band: torch.Tensor | None) -> torch.Tensor:
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.d_model, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        hs = C // self.n_head
+        # Head counts come from the tensors, so a tensor-parallel shard (heads / tp) runs as is.
+        q, k, v = self.c_attn(x).chunk(3, dim=2)
+        q = q.view(B, T, -1, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, -1, hs).transpose(1, 2)
+        v = v.view(B, T, -1, hs).transpose(1, 2)
         dropout = self.dropout if self.training else 0.0
         if self.kind == "local" and band is not None:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=band, dropout_p=dropout)
         else:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        y = y.transpose(1, 2).contiguous().view(B, T, -1)  # (B, T, C)
         return F.dropout(self.c_proj(y), dropout, self.training)
 
 

@@ -56,6 +56,51 @@ class EvalConfig:
     """Held-out sequences per source."""
 
 
+PIPELINE_SCHEDULES = ("gpipe", "1f1b", "interleaved1f1b")
+
+
+@dataclass
+class ParallelConfig:
+    """The 3-D layout (training/parallel): dp x tp x pp processes = WORLD_SIZE."""
+
+    dp: int = 1
+    """Data-parallel groups (FSDP2 `fully_shard` over them); each reads its own samples."""
+    tp: int = 1
+    """Tensor-parallel ranks splitting every matrix multiply (heads, MLP width, vocabulary)."""
+    pp: int = 1
+    """Pipeline ranks, each holding a contiguous run of layers."""
+    pp_schedule: str = "1f1b"
+    """`gpipe`, `1f1b` or `interleaved1f1b` (two stages per pipeline rank)."""
+    pp_microbatches: int = 0
+    """Pipeline micro-batches each `micro_batch` is split into; 0 = pp (the smallest that
+    keeps every stage busy under 1F1B). Must divide micro_batch."""
+    activation_checkpointing: bool = False
+    """Keep only each block's input for backward and recompute the block (about a third more
+    compute for a fraction of the activation memory); any layout, one process included."""
+
+    def __post_init__(self) -> None:
+        for name in ("dp", "tp", "pp"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"parallel.{name} must be >= 1, got {getattr(self, name)}")
+        if self.pp_schedule not in PIPELINE_SCHEDULES:
+            raise ConfigError(f"parallel.pp_schedule: {self.pp_schedule!r} is not one of "
+                              f"{PIPELINE_SCHEDULES}")
+        if self.pp_microbatches < 0:
+            raise ConfigError(f"parallel.pp_microbatches must be >= 0, got {self.pp_microbatches}")
+
+    @property
+    def world_size(self) -> int:
+        return self.dp * self.tp * self.pp
+
+    @property
+    def microbatches(self) -> int:
+        return self.pp_microbatches or self.pp
+
+    @property
+    def stages_per_rank(self) -> int:
+        return 2 if self.pp_schedule == "interleaved1f1b" and self.pp > 1 else 1
+
+
 @dataclass
 class TrainConfig:
     model: dict[str, Any] = field(default_factory=lambda: {"size": "tiny"})
@@ -64,6 +109,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
     micro_batch: int = 8
     """Sequences per forward/backward on one rank; steps accumulate micro-batches."""
     max_tokens: int = 300_000_000_000
@@ -91,6 +137,10 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ConfigError(f"precision: {self.precision!r} is not auto, bf16 or fp32")
+        p = self.parallel
+        if p.pp > 1 and self.micro_batch % p.microbatches:
+            raise ConfigError(f"micro_batch {self.micro_batch} is not divisible by "
+                              f"parallel.pp_microbatches {p.microbatches}")
 
     def gpt_config(self) -> GPTConfig:
         fields = {k: v for k, v in self.model.items() if k != "size"}
@@ -104,7 +154,7 @@ class TrainConfig:
 
 
 _NESTED = {"data": DataConfig, "optim": OptimConfig, "checkpoint": CheckpointConfig,
-           "eval": EvalConfig}
+           "eval": EvalConfig, "parallel": ParallelConfig}
 
 
 def _build(cls: type, data: dict[str, Any], prefix: str, where: str) -> Any:

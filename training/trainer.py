@@ -2,8 +2,10 @@
 
 `Trainer(config).fit()` builds everything, resumes from the newest complete checkpoint when
 there is one, and trains until the token budget (or `max_steps`) is spent or SIGTERM/SIGINT
-arrives; then it saves. Single process here; data/tensor/pipeline parallelism wrap `model`
-from outside (`rank`/`world_size` already select the data-parallel share of every batch).
+arrives; then it saves. One process here; `training.parallel.trainer.ParallelTrainer`
+overrides the model-facing hooks (`_build_model`, `_forward_backward`, `_clip_gradients`,
+`_global_loss`, `_eval_loss`) for data/tensor/pipeline parallelism; `rank`/`world_size` are
+the data-parallel place that selects each rank's share of every batch.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from training.config import SIZES
 from training.data import DataError, TokenLoader, load_manifest, validation_batches
 from training.metrics import MetricsLogger, device_peak_flops, progress_line
 from training.model import GPT, lm_loss
+from training.parallel.activation_checkpoint import apply_activation_checkpointing
 from training.schedule import Schedule, build_optimizer, set_lr
 from training.train_config import TrainConfig
 
@@ -35,6 +38,7 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     def __init__(self, config: TrainConfig, rank: int = 0, world_size: int = 1):
         self.config, self.rank, self.world_size = config, rank, world_size
+        self.is_main = rank == 0
         self.build()
 
     def build(self) -> None:
@@ -49,15 +53,13 @@ class Trainer:
             raise DataError(f"{self.manifest.path}: tokenizer vocab_size "
                             f"{self.manifest.vocab_size} != model.vocab_size "
                             f"{self.gpt.vocab_size} (set model.vocab_size to match)")
-        self.device = resolve_device(c.device)
+        self.device = self._resolve_device()
         self.bf16 = c.precision == "bf16" or (c.precision == "auto" and self.device.type == "cuda"
                                               and torch.cuda.is_bf16_supported())
-        torch.manual_seed(c.seed)
-        self.model = GPT(self.gpt).to(self.device)
-        self.step_model = torch.compile(self.model) if c.compile else self.model
+        torch.manual_seed(c.seed)  # the same initial weights in every layout
         size = SIZES[c.model["size"]]
         peak_lr = c.optim.lr or size.learning_rate
-        self.optimizer = build_optimizer(self.model, c.optim, peak_lr)
+        self._build_model(GPT(self.gpt).to(self.device), peak_lr)
         self.schedule = Schedule(peak_lr, c.optim.batch_tokens or size.batch_tokens,
                                  _first_set(c.optim.batch_ramp_tokens, size.ramp_tokens),
                                  self.gpt.n_ctx, self._batch_multiple(), c.optim)
@@ -65,16 +67,43 @@ class Trainer:
                                   micro_batch=c.micro_batch, rank=self.rank,
                                   world_size=self.world_size, verify=c.data.verify_checksums,
                                   prefetch=c.data.prefetch)
-        self.metrics = MetricsLogger(c.out_dir, enabled=self.rank == 0)
+        self.metrics = MetricsLogger(c.out_dir, enabled=self.is_main)
         self.checkpoint_dir = Path(c.checkpoint.dir or Path(c.out_dir) / "checkpoints")
         self.peak_flops = c.peak_flops or device_peak_flops(self.device)
         self._val_sets: dict[str, list[torch.Tensor]] | None = None
         self._saved_step = -1
-        if self.rank == 0:
+        if self.is_main:
             Path(c.out_dir).mkdir(parents=True, exist_ok=True)
             (Path(c.out_dir) / "config.json").write_text(json.dumps(c.to_dict(), indent=1))
         if c.checkpoint.resume:
             self.resume()
+
+    def _resolve_device(self) -> torch.device:
+        return resolve_device(self.config.device)
+
+    def _build_model(self, model: GPT, peak_lr: float) -> None:
+        """`self.model` (what is checkpointed), `self.step_model`, `self.optimizer`."""
+        self.model = model
+        if self.config.parallel.activation_checkpointing:
+            apply_activation_checkpointing(model)
+        self.step_model = torch.compile(model) if self.config.compile else model
+        self.optimizer = build_optimizer(model, self.config.optim, peak_lr)
+
+    def _forward_backward(self, batch: torch.Tensor, accumulate: int) -> torch.Tensor | None:
+        """Loss of one micro-batch; its gradient, divided by `accumulate`, added."""
+        loss = lm_loss(self.step_model(batch[:, :-1]), batch[:, 1:])
+        (loss / accumulate).backward()
+        return loss.detach()
+
+    def _clip_gradients(self) -> torch.Tensor:
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+
+    def _global_loss(self, loss: torch.Tensor) -> float:
+        """The step's mean loss over every rank's micro-batches."""
+        return loss.item()
+
+    def _eval_loss(self, batch: torch.Tensor) -> float:
+        return lm_loss(self.model(batch[:, :-1]), batch[:, 1:]).item()
 
     def _batch_multiple(self) -> int:
         unit = self.world_size * self.config.micro_batch
@@ -114,16 +143,15 @@ class Trainer:
         for _ in range(accumulate):
             batch = self.loader.next_batch().to(self.device, non_blocking=True)
             with self._autocast():
-                loss = lm_loss(self.step_model(batch[:, :-1]), batch[:, 1:])
-            (loss / accumulate).backward()
-            loss_sum += loss.detach()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
-                                                   self.config.optim.grad_clip)
+                loss = self._forward_backward(batch, accumulate)
+            if loss is not None:  # None: a pipeline rank without the last stage
+                loss_sum += loss
+        grad_norm = self._clip_gradients()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.schedule.advance(sequences)
         return {"step": self.schedule.step, "tokens": self.schedule.tokens,
-                "loss": (loss_sum / accumulate).item(), "lr": lr,
+                "loss": self._global_loss(loss_sum / accumulate), "lr": lr,
                 "batch_tokens": sequences * self.gpt.n_ctx, "grad_norm": grad_norm.item()}
 
     @torch.no_grad()
@@ -141,7 +169,7 @@ class Trainer:
             for batch in batches:
                 batch = batch.to(self.device)
                 with self._autocast():
-                    total += lm_loss(self.model(batch[:, :-1]), batch[:, 1:]).item() * len(batch)
+                    total += self._eval_loss(batch) * len(batch)
                 count += len(batch)
             result[f"val_loss/{name}"] = total / count if count else float("nan")
         self.model.train()
