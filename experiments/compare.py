@@ -1,0 +1,85 @@
+"""Differences between ablation configurations next to the seed-to-seed noise (no torch).
+
+Every configuration is trained with the same seeds; a seed changes the model's initialisation
+(the data order is the build's). For each metric and configuration: the mean over seeds and
+the sample standard deviation. The noise of one run is the pooled standard deviation over all
+configurations (sum of squared deviations / sum of (n - 1)), the noise of a difference of two
+means its standard error, pooled sd * sqrt(1/n_a + 1/n_b). A difference "exceeds the noise"
+when it is larger than twice that standard error (about a 95 % two-sided normal test; with two
+seeds per configuration the noise estimate itself is rough, which is why it is printed).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Difference:
+    metric: str
+    config: str
+    baseline: str
+    mean: float
+    sd: float
+    n: int
+    diff: float
+    """mean(config) - mean(baseline)."""
+    se: float
+    """Standard error of the difference from the pooled seed-to-seed sd."""
+    pooled_sd: float
+
+    @property
+    def exceeds_noise(self) -> bool:
+        return abs(self.diff) > 2 * self.se
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "config": self.config, "baseline": self.baseline,
+                "mean": self.mean, "sd": self.sd, "n": self.n, "diff": self.diff,
+                "se": self.se, "pooled_sd": self.pooled_sd, "exceeds_noise": self.exceeds_noise}
+
+
+def pooled_sd(groups: list[list[float]]) -> float:
+    """sqrt(sum of squared deviations from each group's mean / sum of (n_i - 1))."""
+    dof = sum(len(g) - 1 for g in groups)
+    if dof < 1:
+        raise ValueError("the seed-to-seed noise needs at least 2 seeds of one configuration")
+    squares = sum(sum((v - statistics.fmean(g)) ** 2 for v in g) for g in groups if g)
+    return math.sqrt(squares / dof)
+
+
+def compare(values: dict[str, list[float]], metric: str, baseline: str) -> list[Difference]:
+    """One row per configuration (baseline first, diff 0): mean, sd, diff and its noise."""
+    noise = pooled_sd(list(values.values()))
+    base = values[baseline]
+    rows = []
+    for config in [baseline, *(c for c in values if c != baseline)]:
+        group = values[config]
+        mean = statistics.fmean(group)
+        se = noise * math.sqrt(1 / len(group) + 1 / len(base))
+        rows.append(Difference(metric, config, baseline, mean,
+                               statistics.stdev(group) if len(group) > 1 else 0.0, len(group),
+                               mean - statistics.fmean(base), se, noise))
+    return rows
+
+
+def winner(rows: list[Difference], higher_is_better: bool) -> str:
+    """The configuration with the best mean."""
+    best = max if higher_is_better else min
+    return best(rows, key=lambda r: r.mean).config
+
+
+def verdict(rows: list[Difference], higher_is_better: bool) -> str:
+    """One sentence: which configuration won the metric, by how much, beyond the noise or not."""
+    top = winner(rows, higher_is_better)
+    others = [r for r in rows if r.config != top]
+    if not others:
+        return f"{top}: only configuration"
+    best_row = next(r for r in rows if r.config == top)
+    runner_up = (max if higher_is_better else min)(others, key=lambda r: r.mean)
+    gap = best_row.mean - runner_up.mean
+    se = best_row.pooled_sd * math.sqrt(1 / best_row.n + 1 / runner_up.n)
+    beyond = "exceeds" if abs(gap) > 2 * se else "does not exceed"
+    return (f"{top} wins {rows[0].metric} over {runner_up.config} by {abs(gap):.4g} "
+            f"(seed sd {best_row.pooled_sd:.2g}, 2 SE = {2 * se:.2g}): {beyond} the noise")

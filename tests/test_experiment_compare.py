@@ -1,0 +1,37 @@
+"""Ablation differences next to the seed noise, checked against numbers worked by hand."""
+
+import math
+
+import pytest
+
+from experiments.compare import compare, pooled_sd, verdict
+
+
+def test_pooled_sd_by_hand():
+    # group a: mean 3.0, squared deviations 0.01 + 0.01; group b: mean 3.5, 0.04 + 0.04
+    # pooled variance = 0.10 / (1 + 1) = 0.05
+    assert pooled_sd([[2.9, 3.1], [3.3, 3.7]]) == pytest.approx(math.sqrt(0.05))
+
+
+def test_one_seed_per_configuration_has_no_noise_estimate():
+    with pytest.raises(ValueError, match="2 seeds"):
+        pooled_sd([[3.0], [3.1]])
+
+
+def test_difference_beyond_and_within_the_noise():
+    # pooled sd = sqrt(0.05) = 0.2236; SE of a 2-vs-2 difference = 0.2236 * 1 = 0.2236
+    rows = compare({"off": [2.9, 3.1], "on": [3.3, 3.7]}, "reference_loss", "off")
+    assert [r.config for r in rows] == ["off", "on"]
+    assert rows[1].diff == pytest.approx(0.5)
+    assert rows[1].se == pytest.approx(math.sqrt(0.05))
+    assert rows[1].exceeds_noise  # 0.5 > 2 * 0.2236 = 0.447
+    assert rows[1].sd == pytest.approx(math.sqrt(0.08))  # stdev of 3.3, 3.7
+    close = compare({"off": [2.9, 3.1], "on": [3.1, 3.5]}, "reference_loss", "off")
+    assert close[1].diff == pytest.approx(0.3) and not close[1].exceeds_noise
+
+
+def test_verdict_names_winner_and_noise():
+    rows = compare({"off": [2.9, 3.1], "on": [3.3, 3.7]}, "reference_loss", "off")
+    assert verdict(rows, higher_is_better=False).startswith("off wins reference_loss over on by 0.5")
+    assert verdict(rows, higher_is_better=False).endswith(": exceeds the noise")
+    assert verdict(rows, higher_is_better=True).startswith("on wins")
