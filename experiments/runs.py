@@ -13,15 +13,17 @@ from __future__ import annotations
 import glob
 import gzip
 import json
-import os
+import logging
 import re
 import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from training.config import SIZES, GPTConfig
 
+log = logging.getLogger(__name__)
 HEAD_DIM = 16
 SHAPE = re.compile(r"^(\d+)x(\d+)$")
 
@@ -134,8 +136,7 @@ def read_reference_texts(patterns: list[str]) -> list[str]:
     texts = []
     for path in paths:
         if path.endswith(".txt"):
-            with open(path, encoding="utf-8") as f:
-                texts.append(f.read())
+            texts.append(_decode(path))
             continue
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as f:
@@ -148,6 +149,17 @@ def read_reference_texts(patterns: list[str]) -> list[str]:
                     raise ValueError(f"{path}:{number}: not a JSON line with a `text` field "
                                      f"({e!r})") from None
     return texts
+
+
+def _decode(path: str) -> str:
+    """A text file as UTF-8; a file that is not (real crawls and old corpora have Latin-1 and
+    Big5 bytes) is read with U+FFFD for the bad bytes, and a warning names it."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        log.warning("%s: not UTF-8 (byte %d); undecodable bytes read as U+FFFD", path, e.start)
+        return data.decode("utf-8", errors="replace")
 
 
 def reference_sequences(texts: list[str], tokenizer, seq_len: int, max_tokens: int):

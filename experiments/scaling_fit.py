@@ -36,7 +36,7 @@ class PowerLawFit:
 
     @property
     def scale(self) -> float:
-        return math.exp(self.log_scale)
+        return _exp(self.log_scale)
 
     @property
     def dof(self) -> int:
@@ -62,7 +62,7 @@ class PowerLawFit:
 
     def scale_interval(self, level: float = 0.95) -> tuple[float, float]:
         half = self._t(level) * self.log_scale_se
-        return math.exp(self.log_scale - half), math.exp(self.log_scale + half)
+        return _exp(self.log_scale - half), _exp(self.log_scale + half)
 
     def predict(self, x: float) -> float:
         return math.exp(self.alpha * (self.log_scale - math.log(x)))
@@ -81,6 +81,11 @@ class PowerLawFit:
                 "scale": self.scale, "log_scale_se": self.log_scale_se,
                 "scale_ci": list(self.scale_interval(level)),
                 "residual_sd": self.residual_sd, "n": self.n, "level": level}
+
+
+def _exp(x: float) -> float:
+    """exp that saturates: a nearly flat fit puts x_c (and its interval) beyond any float."""
+    return math.exp(x) if x < 709 else math.inf
 
 
 def fit_power_law(x: list[float], loss: list[float]) -> PowerLawFit:

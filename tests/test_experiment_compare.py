@@ -32,6 +32,7 @@ def test_difference_beyond_and_within_the_noise():
 
 def test_verdict_names_winner_and_noise():
     rows = compare({"off": [2.9, 3.1], "on": [3.3, 3.7]}, "reference_loss", "off")
-    assert verdict(rows, higher_is_better=False).startswith("off wins reference_loss over on by 0.5")
+    assert verdict(rows, higher_is_better=False).startswith(
+        "off wins reference_loss over on by 0.5")
     assert verdict(rows, higher_is_better=False).endswith(": exceeds the noise")
     assert verdict(rows, higher_is_better=True).startswith("on wins")
