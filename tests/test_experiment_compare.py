@@ -36,3 +36,20 @@ def test_verdict_names_winner_and_noise():
         "off wins reference_loss over on by 0.5")
     assert verdict(rows, higher_is_better=False).endswith(": exceeds the noise")
     assert verdict(rows, higher_is_better=True).startswith("on wins")
+
+
+def test_demo_reference_is_new_text_of_the_demo_kinds():
+    """Deterministic, half wiki entries and half articles, none drawn with the seeds the demo
+    corpus uses for its own wiki entries (pipeline/demo_data.py: derived_seed(seed, "wikipedia",
+    i)), so none equals the demo's wiki article i."""
+    import random
+
+    from experiments.demo_reference import reference_documents
+    from pipeline import demo_text
+    from pipeline.demo_pages import derived_seed
+    docs = reference_documents(6)
+    assert docs == reference_documents(6)
+    assert [d["kind"] for d in docs] == ["wikipedia", "article"] * 3
+    demo_wiki = {demo_text.wiki_article(random.Random(derived_seed(0, "wikipedia", i)))[1]
+                 for i in range(300)}
+    assert not demo_wiki & {d["text"] for d in docs}
