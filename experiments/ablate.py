@@ -80,10 +80,17 @@ def few_shot_metrics(model, tokenizer, tasks, shots, benchmarks: str, out_dir: s
     from evaluation.harness import run_eval
     from evaluation.models import ProjectModel
     wrapped = ProjectModel(model, tokenizer, batch_size=32)
-    summary = run_eval(wrapped, tasks, shots, benchmarks, out_dir, limit=limit, model_name=name)
-    headline = {t.name: t.metric for t in tasks}
-    return {f"{s['task']} k{s['shots']} {s['metric']}": s["value"] for s in summary
-            if s["subset"] == "all" and s["metric"] == headline[s["task"]]}
+    scores = {}
+    for task in tasks:
+        try:
+            summary = run_eval(wrapped, [task], shots, benchmarks, os.path.join(out_dir, task.name),
+                               limit=limit, model_name=name)
+        except ValueError as e:
+            raise AblationError(f"task {task.name}: {e} (a longer context: --set "
+                                f"model.n_ctx=...)") from None
+        scores.update({f"{s['task']} k{s['shots']} {s['metric']}": s["value"] for s in summary
+                       if s["subset"] == "all" and s["metric"] == task.metric})
+    return scores
 
 
 def run_ablation(builds: dict[str, str], out_dir: str, shape: ModelShape, tokens: int,
@@ -127,14 +134,20 @@ def run_ablation(builds: dict[str, str], out_dir: str, shape: ModelShape, tokens
                                    "run": run.to_dict()})
             _write(out_dir, result)
     result["metrics"] = metrics
+    summarize(result)
+    _write(out_dir, result)
+    return result
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    """Fill `differences` and `verdicts` from the runs' metrics (seed order kept)."""
     result["differences"], result["verdicts"] = [], []
-    for metric, higher in metrics.items():
+    for metric, higher in result["metrics"].items():
         values = {c: [r["metrics"][metric] for r in result["runs"] if r["config"] == c]
-                  for c in builds}
-        rows = compare(values, metric, next(iter(builds)))
+                  for c in result["configs"]}
+        rows = compare(values, metric, result["configs"][0])
         result["differences"] += [d.to_dict() for d in rows]
         result["verdicts"].append(verdict(rows, higher))
-    _write(out_dir, result)
     return result
 
 
@@ -146,9 +159,10 @@ def _write(out_dir: str, result: dict[str, Any]) -> None:
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
     lines = [(f"{'metric':<36} {'config':<20} {'mean':>9} {'sd':>8} {'diff':>9} {'2 SE':>8} "
-             f"beyond noise")]
+              f"{'2 SE pair':>9} beyond noise")]
     for d in result["differences"]:
         lines.append(f"{d['metric'][:36]:<36} {d['config'][:20]:<20} {d['mean']:>9.4f} "
                      f"{d['sd']:>8.4f} {d['diff']:>+9.4f} {2 * d['se']:>8.4f} "
+                     f"{2 * (d['paired_se'] or 0):>9.4f} "
                      f"{'yes' if d['exceeds_noise'] else 'no'}")
     return lines + result["verdicts"]

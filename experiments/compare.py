@@ -7,6 +7,11 @@ configurations (sum of squared deviations / sum of (n - 1)), the noise of a diff
 means its standard error, pooled sd * sqrt(1/n_a + 1/n_b). A difference "exceeds the noise"
 when it is larger than twice that standard error (about a 95 % two-sided normal test; with two
 seeds per configuration the noise estimate itself is rough, which is why it is printed).
+
+Because every configuration runs the same seeds, run i of two configurations starts from the
+same initial weights; the paired standard error (sd of the per-seed differences / sqrt(n)) is
+reported too. It removes the part of the noise the seed shares across configurations, but with
+two seeds it rests on one degree of freedom, so the verdict uses the unpaired noise.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class Difference:
     se: float
     """Standard error of the difference from the pooled seed-to-seed sd."""
     pooled_sd: float
+    paired_se: float | None
+    """sd of the per-seed differences / sqrt(n), when both ran the same seeds (n >= 2)."""
 
     @property
     def exceeds_noise(self) -> bool:
@@ -37,7 +44,8 @@ class Difference:
     def to_dict(self) -> dict:
         return {"metric": self.metric, "config": self.config, "baseline": self.baseline,
                 "mean": self.mean, "sd": self.sd, "n": self.n, "diff": self.diff,
-                "se": self.se, "pooled_sd": self.pooled_sd, "exceeds_noise": self.exceeds_noise}
+                "se": self.se, "pooled_sd": self.pooled_sd, "paired_se": self.paired_se,
+                "exceeds_noise": self.exceeds_noise}
 
 
 def pooled_sd(groups: list[list[float]]) -> float:
@@ -49,8 +57,15 @@ def pooled_sd(groups: list[list[float]]) -> float:
     return math.sqrt(squares / dof)
 
 
+def paired_se(values: list[float], baseline: list[float]) -> float | None:
+    if len(values) != len(baseline) or len(values) < 2:
+        return None
+    return statistics.stdev([v - b for v, b in zip(values, baseline)]) / math.sqrt(len(values))
+
+
 def compare(values: dict[str, list[float]], metric: str, baseline: str) -> list[Difference]:
-    """One row per configuration (baseline first, diff 0): mean, sd, diff and its noise."""
+    """One row per configuration (baseline first, diff 0): mean, sd, diff and its noise.
+    Lists are in seed order, the same seeds for every configuration."""
     noise = pooled_sd(list(values.values()))
     base = values[baseline]
     rows = []
@@ -60,7 +75,8 @@ def compare(values: dict[str, list[float]], metric: str, baseline: str) -> list[
         se = noise * math.sqrt(1 / len(group) + 1 / len(base))
         rows.append(Difference(metric, config, baseline, mean,
                                statistics.stdev(group) if len(group) > 1 else 0.0, len(group),
-                               mean - statistics.fmean(base), se, noise))
+                               mean - statistics.fmean(base), se, noise,
+                               paired_se(group, base)))
     return rows
 
 
@@ -79,6 +95,8 @@ def verdict(rows: list[Difference], higher_is_better: bool) -> str:
     best_row = next(r for r in rows if r.config == top)
     runner_up = (max if higher_is_better else min)(others, key=lambda r: r.mean)
     gap = best_row.mean - runner_up.mean
+    if gap == 0:
+        return f"{rows[0].metric}: no difference (every configuration {best_row.mean:.4g})"
     se = best_row.pooled_sd * math.sqrt(1 / best_row.n + 1 / runner_up.n)
     beyond = "exceeds" if abs(gap) > 2 * se else "does not exceed"
     return (f"{top} wins {rows[0].metric} over {runner_up.config} by {abs(gap):.4g} "

@@ -24,7 +24,7 @@ def reference_documents(documents: int, seed: int = 0) -> list[dict]:
     for i in range(documents):
         rng = random.Random(derived_seed(seed, "heldout-reference", i))
         if i % 2 == 0:
-            title, body = demo_text.wiki_article(rng)
+            _, body = demo_text.wiki_article(rng)
             out.append({"id": f"wiki-{i}", "kind": "wikipedia", "text": body})
         else:
             a = demo_text.article(rng)
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     with open(args.out, "w", encoding="utf-8") as f:
-        for doc in reference_documents(args.documents, args.seed):
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        f.writelines(json.dumps(doc, ensure_ascii=False) + "\n"
+                     for doc in reference_documents(args.documents, args.seed))
     print(f"{args.documents} documents: {args.out}")
     return 0
 

@@ -74,23 +74,29 @@ def _plain_log_labels(*axes) -> None:
 
 
 def ablation_figure(result: dict[str, Any]) -> bytes:
-    """One panel per metric: each seed's value (dots) and the mean ± sd (bar) per config."""
+    """One panel per metric: mean ± sd over seeds per configuration (black), and each seed's
+    values joined across configurations (same seed = same initial weights)."""
     from pipeline.inspect.figures import _png, plt
     metrics = list(result["metrics"])
     configs = result["configs"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        for i, config in enumerate(configs):
-            values = [r["metrics"][metric] for r in result["runs"] if r["config"] == config]
-            mean = float(np.mean(values))
-            sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-            ax.errorbar([i], [mean], yerr=[sd], fmt="_", markersize=18, capsize=6,
-                        color="black")
-            ax.scatter([i] * len(values), values, s=18, zorder=3)
+        by_seed = {seed: [next(r["metrics"][metric] for r in result["runs"]
+                               if r["config"] == c and r["seed"] == seed) for c in configs]
+                   for seed in result["seeds"]}
+        for seed, values in by_seed.items():
+            ax.plot(range(len(configs)), values, marker="o", markersize=4, linewidth=0.8,
+                    alpha=0.8, label=f"seed {seed}")
+        for i in range(len(configs)):
+            values = [v[i] for v in by_seed.values()]
+            ax.errorbar([i], [np.mean(values)], yerr=[np.std(values, ddof=1)], fmt="_",
+                        markersize=18, capsize=6, color="black")
         ax.set_xticks(range(len(configs)), configs, fontsize=8, rotation=15)
+        ax.set_xlim(-0.5, len(configs) - 0.5)
         ax.set_title(metric + (" (higher better)" if result["metrics"][metric] else
                                " (lower better)"), fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return _png(fig)
 
@@ -130,7 +136,8 @@ def write_scaling_report(result: dict[str, Any], out_dir: str) -> str:
 def write_ablation_report(result: dict[str, Any], out_dir: str) -> str:
     figures = {"ablation": ablation_figure(result)}
     rows = [[d["metric"], d["config"], _fmt(d["mean"]), _fmt(d["sd"]), d["n"], _fmt(d["diff"]),
-             _fmt(2 * d["se"]), "yes" if d["exceeds_noise"] else "no"]
+             _fmt(2 * d["se"]), _fmt(d["paired_se"] and 2 * d["paired_se"]),
+             "yes" if d["exceeds_noise"] else "no"]
             for d in result["differences"]]
     body = ["<h2>Verdicts</h2><ul>" + "".join(f"<li>{v}</li>" for v in result["verdicts"])
             + "</ul>",

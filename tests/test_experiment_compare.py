@@ -26,6 +26,8 @@ def test_difference_beyond_and_within_the_noise():
     assert rows[1].se == pytest.approx(math.sqrt(0.05))
     assert rows[1].exceeds_noise  # 0.5 > 2 * 0.2236 = 0.447
     assert rows[1].sd == pytest.approx(math.sqrt(0.08))  # stdev of 3.3, 3.7
+    # per-seed differences 0.4 and 0.6: stdev 0.1414, / sqrt(2) = 0.1
+    assert rows[1].paired_se == pytest.approx(0.1)
     close = compare({"off": [2.9, 3.1], "on": [3.1, 3.5]}, "reference_loss", "off")
     assert close[1].diff == pytest.approx(0.3) and not close[1].exceeds_noise
 
@@ -36,6 +38,9 @@ def test_verdict_names_winner_and_noise():
         "off wins reference_loss over on by 0.5")
     assert verdict(rows, higher_is_better=False).endswith(": exceeds the noise")
     assert verdict(rows, higher_is_better=True).startswith("on wins")
+    tie = compare({"off": [0.0, 0.0], "on": [0.0, 0.0]}, "exact_match", "off")
+    assert verdict(tie, higher_is_better=True) == "exact_match: no difference (every " \
+        "configuration 0)"
 
 
 def test_demo_reference_is_new_text_of_the_demo_kinds():
