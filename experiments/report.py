@@ -127,8 +127,12 @@ def write_scaling_report(result: dict[str, Any], out_dir: str) -> str:
             ["size", p["shape"]], ["N (non-embedding)", p["non_embedding_params"]],
             ["predicted loss (L(N))", _fmt(p["loss"])],
             ["95 % prediction interval", f"{p['interval'][0]:.4f} .. {p['interval'][1]:.4f}"],
+            ["predicted loss (L(C) at 6 N D)", _fmt(p.get("loss_from_L(C)"))],
+            ["95 % prediction interval (L(C))", " .. ".join(
+                f"{v:.4f}" for v in p.get("interval_from_L(C)", []))],
             ["measured loss", _fmt(p.get("measured"))],
-            ["inside the interval", str(p.get("inside_interval", "–"))]])]
+            ["inside the L(N) interval", str(p.get("inside_interval", "–"))],
+            ["inside the L(C) interval", str(p.get("inside_interval_from_L(C)", "–"))]])]
     page = report_page("Scaling report", result["manifest"], "".join(body))
     return write_report_files(out_dir, result, figures, page)
 

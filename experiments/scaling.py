@@ -5,6 +5,8 @@
 2. Fit L(N) = (N_c / N)^alpha_N to the final losses against non-embedding parameters, and
    L(C) = (C_c / C)^alpha_C to the compute frontier (C = 6 N D) of all learning curves, as GPT-3's
    Figure 3.1 does; both with standard errors and 95 % intervals (`scaling_fit`).
+   The frontier's points are consecutive evaluations of a few runs, not independent draws, so
+   the L(C) interval is optimistic; the L(N) fit (one point per run) is the one to trust.
 3. Write the prediction for the next size (loss and its 95 % prediction interval) to
    `scaling.json` *before* training it, then train it and record measured against predicted.
 """
@@ -87,15 +89,21 @@ def run_scaling(manifest: str, sizes: list[ModelShape], next_size: ModelShape | 
                                 **predict(runs, params, 6.0 * params * runs[-1].tokens)}
         _write(path, result)  # the prediction is on disk before the check is trained
         check = train(next_size)
-        prediction = result["prediction"]
-        low, high = prediction["interval"]
-        prediction.update(measured=check.validation_loss,
-                          error=check.validation_loss - prediction["loss"],
-                          relative_error=check.validation_loss / prediction["loss"] - 1,
-                          inside_interval=low <= check.validation_loss <= high)
+        record_check(result["prediction"], check.validation_loss)
         result["fit_with_check"] = fit_runs(runs + [check])
     _write(path, result)
     return result
+
+
+def record_check(prediction: dict[str, Any], measured: float) -> None:
+    """Measured loss of the predicted size against each prediction and its interval."""
+    low, high = prediction["interval"]
+    prediction.update(measured=measured, error=measured - prediction["loss"],
+                      relative_error=measured / prediction["loss"] - 1,
+                      inside_interval=low <= measured <= high)
+    if "interval_from_L(C)" in prediction:
+        low, high = prediction["interval_from_L(C)"]
+        prediction["inside_interval_from_L(C)"] = low <= measured <= high
 
 
 def _write(path: str, result: dict[str, Any]) -> None:
@@ -122,8 +130,15 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     if p:
         lines.append(f"predicted {p['shape']} (N={p['non_embedding_params']:,}): "
                      f"{p['loss']:.4f} (95 % {p['interval'][0]:.4f}..{p['interval'][1]:.4f})")
+        if "loss_from_L(C)" in p:
+            low, high = p["interval_from_L(C)"]
+            lines.append(f"  from L(C) at C={p['compute_flops']:.3e}: {p['loss_from_L(C)']:.4f} "
+                         f"(95 % {low:.4f}..{high:.4f})")
         if "measured" in p:
             lines.append(f"measured {p['measured']:.4f}: error {p['error']:+.4f} "
                          f"({100 * p['relative_error']:+.2f} %), "
-                         f"{'inside' if p['inside_interval'] else 'OUTSIDE'} the interval")
+                         f"{'inside' if p['inside_interval'] else 'OUTSIDE'} the L(N) interval")
+            if "inside_interval_from_L(C)" in p:
+                inside = p["inside_interval_from_L(C)"]
+                lines.append(f"  {'inside' if inside else 'OUTSIDE'} the L(C) interval")
     return lines

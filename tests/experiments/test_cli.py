@@ -66,6 +66,9 @@ def test_scaling_trains_fits_predicts_and_checks(byte_corpus, tmp_path, capsys):
     assert p["loss"] == pytest.approx(expected, rel=1e-9)
     assert p["measured"] == runs["2x48"]["validation_loss"]
     assert p["inside_interval"] == (p["interval"][0] <= p["measured"] <= p["interval"][1])
+    if "interval_from_L(C)" in p:  # when 3+ of the 6 evaluations make up the frontier
+        low, high = p["interval_from_L(C)"]
+        assert p["inside_interval_from_L(C)"] == (low <= p["measured"] <= high)
     html = (out / "report" / "report.html").read_text()
     assert "data:image/png;base64" in html and "Prediction of the next size" in html
     assert (out / "report" / "figures" / "scaling.png").stat().st_size > 10_000
