@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,16 @@ def shared_tokenizer(builds: dict[str, str]):
     return load_tokenizer(None, next(iter(described.values())))
 
 
+def headline_scores(summary: list[dict], metric: str) -> dict[str, tuple[float, float]]:
+    """`<task> k<K> <metric>` -> (score on all examples, its standard error over the examples:
+    the harness's 95 % half-width / 1.96) for the task's headline metric."""
+    return {f"{s['task']} k{s['shots']} {s['metric']}": (s["value"], s["ci95"] / 1.96)
+            for s in summary if s["subset"] == "all" and s["metric"] == metric}
+
+
 def few_shot_metrics(model, tokenizer, tasks, shots, benchmarks: str, out_dir: str,
-                     limit: int | None, name: str) -> dict[str, float]:
-    """`<task> k<K> <metric>` -> the headline metric on all examples (evaluation harness)."""
+                     limit: int | None, name: str) -> dict[str, tuple[float, float]]:
+    """Every task's headline scores through the evaluation harness (`headline_scores`)."""
     from evaluation.harness import run_eval
     from evaluation.models import ProjectModel
     wrapped = ProjectModel(model, tokenizer, batch_size=32)
@@ -88,8 +96,7 @@ def few_shot_metrics(model, tokenizer, tasks, shots, benchmarks: str, out_dir: s
         except ValueError as e:
             raise AblationError(f"task {task.name}: {e} (a longer context: --set "
                                 f"model.n_ctx=...)") from None
-        scores.update({f"{s['task']} k{s['shots']} {s['metric']}": s["value"] for s in summary
-                       if s["subset"] == "all" and s["metric"] == task.metric})
+        scores.update(headline_scores(summary, task.metric))
     return scores
 
 
@@ -124,13 +131,13 @@ def run_ablation(builds: dict[str, str], out_dir: str, shape: ModelShape, tokens
                                            "sequences": len(sequences),
                                            "tokens": int(sequences[:, 1:].numel())}
                 measured[REFERENCE_LOSS] = sequence_loss(run.model, sequences)
-            if tasks:
-                scores = few_shot_metrics(run.model, tokenizer, tasks, shots, benchmarks,
-                                          os.path.join(where, "eval"), limit,
-                                          f"{label} seed {seed}")
-                metrics.update({name: True for name in scores})
-                measured.update(scores)
+            scores = few_shot_metrics(run.model, tokenizer, tasks, shots, benchmarks,
+                                      os.path.join(where, "eval"), limit,
+                                      f"{label} seed {seed}") if tasks else {}
+            metrics.update({name: True for name in scores})
+            measured.update({name: value for name, (value, _) in scores.items()})
             result["runs"].append({"config": label, "seed": seed, "metrics": measured,
+                                   "sampling_se": {n: se for n, (_, se) in scores.items()},
                                    "run": run.to_dict()})
             _write(out_dir, result)
     result["metrics"] = metrics
@@ -143,9 +150,11 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     """Fill `differences` and `verdicts` from the runs' metrics (seed order kept)."""
     result["differences"], result["verdicts"] = [], []
     for metric, higher in result["metrics"].items():
-        values = {c: [r["metrics"][metric] for r in result["runs"] if r["config"] == c]
-                  for c in result["configs"]}
-        rows = compare(values, metric, result["configs"][0])
+        runs = {c: [r for r in result["runs"] if r["config"] == c] for c in result["configs"]}
+        values = {c: [r["metrics"][metric] for r in rs] for c, rs in runs.items()}
+        sampling = {c: statistics.fmean(r["sampling_se"].get(metric, 0.0) for r in rs)
+                    for c, rs in runs.items()}
+        rows = compare(values, metric, result["configs"][0], sampling)
         result["differences"] += [d.to_dict() for d in rows]
         result["verdicts"].append(verdict(rows, higher))
     return result
@@ -158,11 +167,11 @@ def _write(out_dir: str, result: dict[str, Any]) -> None:
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
-    lines = [(f"{'metric':<36} {'config':<20} {'mean':>9} {'sd':>8} {'diff':>9} {'2 SE':>8} "
-              f"{'2 SE pair':>9} beyond noise")]
+    lines = [(f"{'metric':<34} {'config':<16} {'mean':>8} {'sd':>7} {'diff':>8} "
+              f"{'2SE seed':>8} {'paired':>7} {'2SE ex.':>7} {'2SE all':>7} beyond noise")]
     for d in result["differences"]:
-        lines.append(f"{d['metric'][:36]:<36} {d['config'][:20]:<20} {d['mean']:>9.4f} "
-                     f"{d['sd']:>8.4f} {d['diff']:>+9.4f} {2 * d['se']:>8.4f} "
-                     f"{2 * (d['paired_se'] or 0):>9.4f} "
-                     f"{'yes' if d['exceeds_noise'] else 'no'}")
+        lines.append(f"{d['metric'][:34]:<34} {d['config'][:16]:<16} {d['mean']:>8.4f} "
+                     f"{d['sd']:>7.4f} {d['diff']:>+8.4f} {2 * d['se']:>8.4f} "
+                     f"{2 * (d['paired_se'] or 0):>7.4f} {2 * d['sampling_se']:>7.4f} "
+                     f"{2 * d['total_se']:>7.4f} {'yes' if d['exceeds_noise'] else 'no'}")
     return lines + result["verdicts"]

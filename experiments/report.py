@@ -141,13 +141,18 @@ def write_ablation_report(result: dict[str, Any], out_dir: str) -> str:
     figures = {"ablation": ablation_figure(result)}
     rows = [[d["metric"], d["config"], _fmt(d["mean"]), _fmt(d["sd"]), d["n"], _fmt(d["diff"]),
              _fmt(2 * d["se"]), _fmt(d["paired_se"] and 2 * d["paired_se"]),
+             _fmt(2 * d["sampling_se"]), _fmt(2 * d["total_se"]),
              "yes" if d["exceeds_noise"] else "no"]
             for d in result["differences"]]
+    header = ["metric", "config", "mean", "sd (seeds)", "seeds",
+              f"diff vs {result['configs'][0]}", "2 SE seeds", "2 SE seeds (paired)",
+              "2 SE examples", "2 SE total", "exceeds noise"]
     body = ["<h2>Verdicts</h2><ul>" + "".join(f"<li>{v}</li>" for v in result["verdicts"])
             + "</ul>",
-            "<h2>Differences against the seed-to-seed noise</h2>",
-            table(["metric", "config", "mean", "sd (seeds)", "seeds", (f"diff vs "
-                   f"{result['configs'][0]}"), "2 SE", "exceeds noise"], rows, left=2),
+            ("<h2>Differences against the noise</h2><p>Seed noise: sd pooled over "
+            "configurations; examples: the finite task set (task metrics only); a difference "
+            "exceeds the noise beyond 2 SE total (experiments/compare.py).</p>"),
+            table(header, rows, left=2),
             image(figures["ablation"], "metrics per configuration and seed")]
     page = report_page("Ablation report", ", ".join(result["configs"]), "".join(body))
     return write_report_files(out_dir, result, figures, page)

@@ -136,6 +136,11 @@ def test_ablate_compares_against_seed_noise(ablation_inputs, shared_data, tmp_pa
     assert rules_row["pooled_sd"] == pytest.approx(pooled)
     assert rules_row["exceeds_noise"] == (abs(rules_row["diff"]) > 2 * pooled)  # SE = sd·1
     assert values["plain"][0] != values["plain"][1]  # seeds change the initialisation
+    copa = next(d for d in result["differences"]
+                if d["metric"] == "copa k0 acc_norm" and d["config"] == "rules")
+    assert copa["sampling_se"] > 0  # 4 examples: a wide error over the examples
+    assert copa["exceeds_noise"] == (abs(copa["diff"]) > 2 * math.hypot(copa["se"],
+                                                                     copa["sampling_se"]))
     assert len(result["verdicts"]) == 2
     assert (out / "report" / "figures" / "ablation.png").is_file()
     assert "beyond noise" in capsys.readouterr().out

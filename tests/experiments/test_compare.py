@@ -58,3 +58,15 @@ def test_demo_reference_is_new_text_of_the_demo_kinds():
     demo_wiki = {demo_text.wiki_article(random.Random(derived_seed(0, "wikipedia", i)))[1]
                  for i in range(300)}
     assert not demo_wiki & {d["text"] for d in docs}
+
+
+def test_example_sampling_noise_adds_in_quadrature():
+    """Accuracies 0.55/0.55 vs 0.60/0.60 on 100 examples: no seed noise at all, but each score
+    has SE sqrt(0.25/100) ~ 0.05 over the examples; the difference's is hypot(0.05, 0.05)."""
+    rows = compare({"a": [0.55, 0.55], "b": [0.60, 0.60]}, "acc", "a", {"a": 0.05, "b": 0.05})
+    assert rows[1].se == 0.0 and rows[0].sampling_se == 0.0
+    assert rows[1].sampling_se == pytest.approx(math.sqrt(0.005))
+    assert rows[1].total_se == pytest.approx(math.sqrt(0.005))
+    assert not rows[1].exceeds_noise  # 0.05 < 2 * 0.0707
+    assert "examples SE 0.071" in verdict(rows, higher_is_better=True)
+    assert verdict(rows, higher_is_better=True).endswith("does not exceed the noise")
