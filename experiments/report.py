@@ -74,8 +74,9 @@ def _plain_log_labels(*axes) -> None:
 
 
 def ablation_figure(result: dict[str, Any]) -> bytes:
-    """One panel per metric: mean ± sd over seeds per configuration (black), and each seed's
-    values joined across configurations (same seed = same initial weights)."""
+    """One panel per metric: mean ± sd over seeds per configuration (black), ± the standard
+    error over the task's examples (grey, task metrics), and each seed's values joined across
+    configurations (same seed = same initial weights)."""
     from pipeline.inspect.figures import _png, plt
     metrics = list(result["metrics"])
     configs = result["configs"]
@@ -87,10 +88,15 @@ def ablation_figure(result: dict[str, Any]) -> bytes:
         for seed, values in by_seed.items():
             ax.plot(range(len(configs)), values, marker="o", markersize=4, linewidth=0.8,
                     alpha=0.8, label=f"seed {seed}")
-        for i in range(len(configs)):
+        for i, config in enumerate(configs):
             values = [v[i] for v in by_seed.values()]
             ax.errorbar([i], [np.mean(values)], yerr=[np.std(values, ddof=1)], fmt="_",
                         markersize=18, capsize=6, color="black")
+            sampling = [r.get("sampling_se", {}).get(metric, 0.0) for r in result["runs"]
+                        if r["config"] == config]
+            if any(sampling):  # the task score's standard error over its examples
+                ax.errorbar([i + 0.1], [np.mean(values)], yerr=[np.mean(sampling)], fmt="none",
+                            capsize=3, color="grey", alpha=0.7)
         ax.set_xticks(range(len(configs)), configs, fontsize=8, rotation=15)
         ax.set_xlim(-0.5, len(configs) - 0.5)
         ax.set_title(metric + (" (higher better)" if result["metrics"][metric] else
