@@ -6,11 +6,14 @@ The figures draw only the numbers of the result JSON, so figure and JSON cannot 
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pipeline.inspect.build_files import InspectError
 from pipeline.inspect.html_page import image, table
 from pipeline.inspect.report import write_report_files
 from pipeline.inspect.train_report import report_page
@@ -162,3 +165,33 @@ def write_ablation_report(result: dict[str, Any], out_dir: str) -> str:
             image(figures["ablation"], "metrics per configuration and seed")]
     page = report_page("Ablation report", ", ".join(result["configs"]), "".join(body))
     return write_report_files(out_dir, result, figures, page)
+
+
+def read_result(results_dir: str, name: str) -> dict[str, Any]:
+    """`<results_dir>/<name>` (scaling.json / ablation.json); errors name the file."""
+    path = Path(results_dir) / name
+    if not path.is_file():
+        raise InspectError(f"{path}: not found (is {results_dir} a results folder of "
+                           f"`crawl2gpt {name.removesuffix('.json')}`?)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InspectError(f"{path}: not JSON: {e}") from None
+
+
+def inspect_scaling(results_dir: str, out_dir: str) -> str:
+    """`crawl2gpt inspect scaling`: the report of a finished (or running) scaling run."""
+    result = read_result(results_dir, "scaling.json")
+    if "fit" not in result:
+        raise InspectError(f"{Path(results_dir) / 'scaling.json'}: no fit yet (fewer sizes "
+                           f"trained than the fit needs)")
+    return write_scaling_report(result, out_dir)
+
+
+def inspect_ablation(results_dir: str, out_dir: str) -> str:
+    """`crawl2gpt inspect ablation`: the report of a finished ablation."""
+    result = read_result(results_dir, "ablation.json")
+    if "differences" not in result:
+        raise InspectError(f"{Path(results_dir) / 'ablation.json'}: the ablation has not "
+                           f"finished")
+    return write_ablation_report(result, out_dir)

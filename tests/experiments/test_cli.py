@@ -73,6 +73,14 @@ def test_scaling_trains_fits_predicts_and_checks(byte_corpus, tmp_path, capsys):
     assert "data:image/png;base64" in html and "Prediction of the next size" in html
     assert (out / "report" / "figures" / "scaling.png").stat().st_size > 10_000
     assert "predicted 2x48" in capsys.readouterr().out
+    # the same report again from the results folder, as the other inspection reports
+    assert main(["inspect", "scaling", str(out), "--out", str(tmp_path / "again")]) == 0
+    assert json.loads((tmp_path / "again" / "report.json").read_text()) == result
+
+
+def test_inspect_names_a_missing_results_file(tmp_path, capsys):
+    assert main(["inspect", "ablation", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert f"{tmp_path / 'ablation.json'}: not found" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
