@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 from experiments.runs import ModelShape, RunResult, train_run
-from experiments.scaling_fit import compute_frontier, fit_power_law
+from experiments.scaling_fit import PowerLawFit, compute_frontier, fit_power_law
 
 LEVEL = 0.95
 
@@ -31,26 +31,31 @@ def frontier_points(runs: list[RunResult], skip_fraction: float = 0.1) -> list[t
     return compute_frontier(points)
 
 
-def fit_runs(runs: list[RunResult]) -> dict[str, Any]:
-    """Both fits of the measured sizes, as JSON-ready dicts."""
+def fits(runs: list[RunResult]) -> tuple[PowerLawFit, PowerLawFit | None, list]:
+    """L(N) on the runs' final losses; L(C) on their compute frontier (None under 3 points)."""
     fit_n = fit_power_law([r.non_embedding_params for r in runs],
                           [r.validation_loss for r in runs])
-    result = {"L(N)": fit_n.to_dict(LEVEL), "frontier": frontier_points(runs)}
-    if len(result["frontier"]) >= 3:
-        fit_c = fit_power_law(*zip(*result["frontier"]))
+    frontier = frontier_points(runs)
+    fit_c = fit_power_law(*zip(*frontier)) if len(frontier) >= 3 else None
+    return fit_n, fit_c, frontier
+
+
+def fit_runs(runs: list[RunResult]) -> dict[str, Any]:
+    """Both fits of the measured sizes, as JSON-ready dicts."""
+    fit_n, fit_c, frontier = fits(runs)
+    result = {"L(N)": fit_n.to_dict(LEVEL), "frontier": frontier}
+    if fit_c:
         result["L(C)"] = fit_c.to_dict(LEVEL)
     return result
 
 
 def predict(runs: list[RunResult], params: int, compute: float) -> dict[str, Any]:
-    fit_n = fit_power_law([r.non_embedding_params for r in runs],
-                          [r.validation_loss for r in runs])
+    """Loss of a size with `params` non-embedding parameters trained with `compute` FLOPs."""
+    fit_n, fit_c, _ = fits(runs)
     prediction = {"non_embedding_params": params, "compute_flops": compute,
                   "loss": fit_n.predict(params),
                   "interval": list(fit_n.prediction_interval(params, LEVEL))}
-    frontier = frontier_points(runs)
-    if len(frontier) >= 3:
-        fit_c = fit_power_law(*zip(*frontier))
+    if fit_c:
         prediction["loss_from_L(C)"] = fit_c.predict(compute)
         prediction["interval_from_L(C)"] = list(fit_c.prediction_interval(compute, LEVEL))
     return prediction
