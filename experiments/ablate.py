@@ -8,7 +8,8 @@
    the evaluation harness. A build's own validation loss is kept in the JSON but not compared:
    each build holds out different text.
 4. Per metric: mean and sd over seeds per configuration, the difference from the first
-   configuration and whether it exceeds the seed-to-seed noise (`compare`).
+   configuration and whether it exceeds the noise: seed to seed, plus for task scores the
+   finite example set (`compare`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ training overrides (as `crawl2gpt train --set`).
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 
@@ -103,6 +104,11 @@ def cmd_ablate(args: argparse.Namespace, beam_args: list[str]) -> int:
         shots = parse_shots(args.shots)
         if args.seeds < 2:
             raise AblationError("--seeds: the seed-to-seed noise needs at least 2")
+        if len(args.configs) < 2:
+            raise AblationError("give at least two configurations to compare")
+        missing = [p for p in args.reference if not glob.glob(p, recursive=True)]
+        if missing:  # before any build starts
+            raise AblationError(f"--reference {missing[0]}: no such file")
         _set_threads(args.threads)
         builds = prepare_builds(args.configs, args.out, args.build_overrides, beam_args,
                                 args.reuse_builds)

@@ -154,10 +154,15 @@ def test_ablate_compares_against_seed_noise(ablation_inputs, shared_data, tmp_pa
     assert "beyond noise" in capsys.readouterr().out
 
 
-def test_ablate_refuses_one_seed(ablation_inputs, tmp_path, capsys):
-    code = main(["ablate", str(ablation_inputs / "plain.toml"), "--seeds", "1", "--tokens",
-                 "4096", "--reference", "x.txt", "--out", str(tmp_path)])
-    assert code == 2 and "at least 2" in capsys.readouterr().err
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "1"], "--seeds: the seed-to-seed noise needs at least 2"),
+    (["--reference", "no-such-file.txt"], "--reference no-such-file.txt: no such file"),
+])
+def test_ablate_refuses_before_building(ablation_inputs, tmp_path, capsys, args, message):
+    configs = [str(ablation_inputs / "plain.toml"), str(ablation_inputs / "rules.toml")]
+    code = main(["ablate", *configs, "--tokens", "4096", "--out", str(tmp_path), *args])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "builds").exists()
 
 
 def test_reference_file_not_utf8_is_read_with_a_warning(shared_data, caplog):
