@@ -79,12 +79,12 @@ def cmd_scaling(args: argparse.Namespace) -> int:
         if len(sizes) < 3:
             raise ValueError(f"--sizes: a fit with an error estimate needs at least 3 sizes, "
                              f"got {len(sizes)}")
-    except ValueError as e:
+        _set_threads(args.threads)
+        result = run_scaling(args.data, sizes, next_size, args.tokens, args.out, args.seed,
+                             args.device, args.overrides)
+    except ValueError as e:  # also the trainer's DataError (a bad manifest or shard)
         print(f"crawl2gpt scaling: {e}", file=sys.stderr)
         return 2
-    _set_threads(args.threads)
-    result = run_scaling(args.data, sizes, next_size, args.tokens, args.out, args.seed,
-                         args.device, args.overrides)
     print("\n".join(summary_lines(result)))
     print(f"results: {os.path.join(args.out, 'scaling.json')}")
     print(f"report: {write_scaling_report(result, os.path.join(args.out, 'report'))}")

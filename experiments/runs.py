@@ -114,6 +114,9 @@ def train_run(manifest: str, shape: ModelShape, tokens: int, run_dir: str, seed:
     records = trainer.fit()
     seconds = time.monotonic() - start
     report = collect_train_report(run_dir, read_metrics(run_dir))
+    if not report["final"]["validation"]:
+        raise ValueError(f"{manifest}: no validation loss was measured (the build holds out "
+                         f"nothing: data.val_row_groups = 0?); experiments compare it")
     by_tokens: dict[int, list[float]] = {}
     for rows in report["validation"].values():
         for row in rows:

@@ -78,6 +78,13 @@ def test_scaling_trains_fits_predicts_and_checks(byte_corpus, tmp_path, capsys):
     assert json.loads((tmp_path / "again" / "report.json").read_text()) == result
 
 
+def test_scaling_names_a_missing_manifest(tmp_path, capsys):
+    code = main(["scaling", "--data", str(tmp_path / "manifest.json"), "--sizes", "1x16,1x32,2x32",
+                 "--tokens", "4096", "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert f"{tmp_path / 'manifest.json'}: manifest not found" in capsys.readouterr().err
+
+
 def test_inspect_names_a_missing_results_file(tmp_path, capsys):
     assert main(["inspect", "ablation", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
     assert f"{tmp_path / 'ablation.json'}: not found" in capsys.readouterr().err
