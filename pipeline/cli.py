@@ -16,7 +16,8 @@ import time
 from pipeline.config import ConfigError, load_build_config
 
 # Packages that add their own subcommands (each has `add_commands(subparsers)`).
-COMMAND_MODULES = ["mixing.cli", "quality_filter.cli", "pipeline.inspect.cli", "evaluation.cli"]
+COMMAND_MODULES = ["mixing.cli", "quality_filter.cli", "pipeline.inspect.cli", "evaluation.cli",
+                   "experiments.cli"]
 # Subcommands with a parser of their own: `crawl2gpt NAME ...` calls `function(argv)`.
 DELEGATED = {
     "train": ("training.train:main", "train a GPT-3-shaped model on a build's shards"),
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args, beam_args = make_parser().parse_known_args(argv)
     beam_args = [a for a in beam_args if a != "--"]
     try:
-        if args.command in ("build", "demo"):
+        if args.command in ("build", "demo", "ablate"):  # these run Beam builds
             return args.func(args, beam_args)
         if beam_args:
             raise SystemExit(f"crawl2gpt {args.command}: unknown arguments {beam_args}")

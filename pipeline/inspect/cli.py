@@ -1,5 +1,5 @@
-"""`crawl2gpt inspect build|doc|train|eval`: a build's report, one document's fate, a training
-run's report and an evaluation report."""
+"""`crawl2gpt inspect build|doc|train|eval|scaling|ablation`: a build's report, one document's
+fate, a training run's report, an evaluation report and the reports of the experiments."""
 
 from __future__ import annotations
 
@@ -26,10 +26,16 @@ def cmd_inspect_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect_report(args: argparse.Namespace) -> int:
-    """`inspect build`, `inspect train`, `inspect eval`: one report writer each, same errors."""
+    """`inspect build|train|eval|scaling|ablation`: one report writer each, same errors."""
     if args.inspect_command == "build":
         from pipeline.inspect.report import write_build_report
         write, source = write_build_report, args.build_dir
+    elif args.inspect_command == "scaling":
+        from experiments.report import inspect_scaling
+        write, source = inspect_scaling, args.results_dir
+    elif args.inspect_command == "ablation":
+        from experiments.report import inspect_ablation
+        write, source = inspect_ablation, args.results_dir
     elif args.inspect_command == "train":
         from pipeline.inspect.train_report import write_train_report
         write, source = write_train_report, args.run_dir
@@ -66,3 +72,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     help="`crawl2gpt eval` results folders, one per model")
     ev.add_argument("--out", required=True, help="folder for report.html and the rest")
     ev.set_defaults(func=cmd_inspect_report)
+    for kind, command in (("scaling", "scaling"), ("ablation", "ablate")):
+        experiment = kinds.add_parser(kind, help=f"HTML report of a `crawl2gpt {command}` run")
+        experiment.add_argument("results_dir", help=f"its --out folder (holds {kind}.json)")
+        experiment.add_argument("--out", required=True, help="folder for report.html and the rest")
+        experiment.set_defaults(func=cmd_inspect_report)

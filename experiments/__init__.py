@@ -1,0 +1,1 @@
+"""Experiments on builds: data ablations and scaling-law fits (`crawl2gpt ablate`, `scaling`)."""
