@@ -139,12 +139,12 @@ class CheckpointStore:
         if FileSystems.exists(self.root):
             FileSystems.delete([self.root])
 
-    def _path(self, key: str, part: str) -> str:
+    def path(self, key: str, part: str) -> str:
         return posixpath.join(self.files, f"{key}.{part}")
 
     def committed(self, key: str) -> dict[str, Any] | None:
         """The marker of a committed checkpoint, or None."""
-        path = self._path(key, "json")
+        path = self.path(key, "json")
         if not FileSystems.exists(path):
             return None
         with FileSystems.open(path) as f:
@@ -153,7 +153,7 @@ class CheckpointStore:
     def load(self, key: str, marker: dict[str, Any]) -> Iterator[Document | Rejected]:
         """The committed documents, then the rejects, row group by row group."""
         for part, schema in (("documents", DOCUMENT_SCHEMA), ("rejected", REJECTED_SCHEMA)):
-            path = self._path(key, f"{part}.parquet")
+            path = self.path(key, f"{part}.parquet")
             with FileSystems.open(path) as f:
                 parquet = pq.ParquetFile(f)
                 if parquet.metadata.num_rows != marker[part]:
@@ -222,9 +222,9 @@ class CheckpointWriter:
 
     def __init__(self, store: CheckpointStore, key: str):
         self._store, self._key = store, key
-        self._parts = {"documents": _PartWriter(store._path(key, "documents.parquet.tmp"),
+        self._parts = {"documents": _PartWriter(store.path(key, "documents.parquet.tmp"),
                                                 DOCUMENT_SCHEMA),
-                       "rejected": _PartWriter(store._path(key, "rejected.parquet.tmp"),
+                       "rejected": _PartWriter(store.path(key, "rejected.parquet.tmp"),
                                                REJECTED_SCHEMA)}
 
     def add(self, record: Document | Rejected) -> None:
@@ -241,7 +241,7 @@ class CheckpointWriter:
             FileSystems.rename([part.path], [part.path.removesuffix(".tmp")])
         marker = {"source_file": source_file, "counts": [list(k) + [n] for k, n in counts],
                   **{name: part.count for name, part in self._parts.items()}}
-        _write_atomic(self._store._path(self._key, "json"),
+        _write_atomic(self._store.path(self._key, "json"),
                       json.dumps(marker, sort_keys=True).encode())
         return marker
 

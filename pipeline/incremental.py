@@ -173,9 +173,10 @@ def composition_section(output_dir: str, previous: list[PreviousBuild],
 
 def previous_token_reports(output_dir: str, previous: list[PreviousBuild],
                            tokenizer: dict[str, Any]) -> list[ShardReport]:
-    """The previous builds' token shards as reports with paths relative to `output_dir`;
-    refuses a previous build tokenised otherwise."""
-    reports = []
+    """The previous builds' token shards as reports with paths relative to `output_dir`, each
+    file once (a composed build lists its own previous builds' shards too); refuses a previous
+    build tokenised otherwise."""
+    reports: dict[str, ShardReport] = {}
     for prev in previous:
         tokens = prev.manifest.get("tokens")
         theirs = {k: v for k, v in (tokens or {}).get("tokenizer", {}).items() if k != "path"}
@@ -184,12 +185,12 @@ def previous_token_reports(output_dir: str, previous: list[PreviousBuild],
             raise PreviousBuildError(f"{prev.manifest_path}: token shards missing or made with "
                                      f"another tokenizer ({theirs or 'none'}); cannot compose")
         for name, src in tokens["sources"].items():
-            reports += [ShardReport(path=relative_to(output_dir, posixpath.join(prev.root,
-                                                                                s["path"])),
-                                    kind="tokens", source=name, rows=s["rows"], text_bytes=0,
-                                    file_bytes=s["bytes"], sha256=s["sha256"],
-                                    tokens=s["tokens"]) for s in src["shards"]]
-    return reports
+            for s in src["shards"]:
+                path = relative_to(output_dir, posixpath.join(prev.root, s["path"]))
+                reports[posixpath.normpath(path)] = ShardReport(
+                    path=path, kind="tokens", source=name, rows=s["rows"], text_bytes=0,
+                    file_bytes=s["bytes"], sha256=s["sha256"], tokens=s["tokens"])
+    return list(reports.values())
 
 
 def previous_kept(previous: list[PreviousBuild]) -> dict[str, int]:

@@ -159,9 +159,9 @@ class VerifyPreviousFn(beam.DoFn):
     def process(self, item):
         (new_id, build, old_id, _, _), tagged = item
         sides = dict(tagged)
-        if len(sides) < 2:
-            return  # the previous text was not found (counted by PreviousSidesFn)
-        edge = verify_pair(sides["new"], sides["old"], self.config.verify, self.config.threshold)
+        # Without an "old" side the previous text was not found (counted by PreviousSidesFn).
+        edge = verify_pair(sides["new"], sides["old"], self.config.verify,
+                           self.config.threshold) if len(sides) == 2 else None
         if edge is not None:
             yield new_id, {"build": build, "previous_id": old_id, "jaccard": edge.jaccard}
 

@@ -175,3 +175,21 @@ def test_incompatible_previous_build_is_refused(builds, tmp_path, shared_data, m
                                ["fuzzy_dedup.num_perm=64"])
     with pytest.raises(PreviousBuildError, match=r"fuzzy_dedup\.num_perm: 128 there, 64 here"):
         run_build(config, str(tmp_path / "c"), against=[str(builds["a"])])
+
+
+def test_against_a_composed_build_checks_its_previous_builds_too(builds, tmp_path,
+                                                                  shared_data, monkeypatch):
+    """C --against B, where B was built against A: copies of A's and of B's documents go."""
+    monkeypatch.chdir(REPO)
+    (tmp_path / "c.txt").write_text("\n".join([text(0), text(10), text(30)]) + "\n")
+    config = load_build_config(str(write_build_config(tmp_path, "c", [str(tmp_path / "c.txt")],
+                                                      shared_data)))
+    manifest = run_build(config, str(tmp_path / "out"), against=[str(builds["b"])]).manifest
+    rows = rejected_rows(tmp_path / "out")
+    assert sorted((r["text"][:6], json.loads(r["detail"])["previous_build"]) for r in rows) == [
+        (text(0)[:6], str(builds["a"] / "manifest.json")),
+        (text(10)[:6], str(builds["b"] / "manifest.json"))]
+    assert kept_texts(tmp_path / "out") == [text(30)]
+    composition = manifest["composition"]
+    assert [Path(b["manifest"]).parent.name for b in composition["builds"]] == ["b", "a"]
+    assert composition["documents"] == 6 + 5 + 1
