@@ -111,6 +111,13 @@ def key_removal(removal: Removal):
     return removal.doc_id, removal
 
 
+def band_row_by_id(item) -> tuple[str, dict]:
+    """((band, band hash), Node) -> (doc id, band index row) (see `pipeline.shards`)."""
+    (band, key), node = item
+    return node.id, {"band": band, "band_hash": key, "doc_id": node.id, "source": node.source,
+                     "role": node.role}
+
+
 # ---------------------------------------------------------------------- fuzzy dedup: DoFns
 
 class BandKeysFn(beam.DoFn):
@@ -196,7 +203,8 @@ class VerifyFn(beam.DoFn):
 
 
 class ApplyRemovalsFn(beam.DoFn):
-    """(doc id, {docs, removals}) -> ("kept", document) or ("rejected", its Rejected row)."""
+    """(doc id, {docs, removals, bands}) -> ("kept", document) and its ("index", band row)s,
+    or ("rejected", its Rejected row)."""
 
     def process(self, item):
         _, joined = item
@@ -204,6 +212,8 @@ class ApplyRemovalsFn(beam.DoFn):
         for doc in joined["docs"]:
             if not removals:
                 yield "kept", doc
+                for row in sorted(joined["bands"], key=lambda r: r["band"]):
+                    yield "index", ("index_bands", row)
                 continue
             r = removals[0]
             Metrics.counter(STAGE, r.reason).inc()
@@ -215,15 +225,15 @@ class ApplyRemovalsFn(beam.DoFn):
 # ---------------------------------------------------------------- fuzzy dedup: composites
 
 class CandidatePairs(beam.PTransform):
-    """Documents -> distinct in-scope candidate pairs keyed by (a id, b id)."""
+    """((band, band hash), Node) band keys -> distinct in-scope candidate pairs keyed by
+    (a id, b id)."""
 
-    def __init__(self, config: FuzzyDedupConfig, roles: dict[str, str]):
+    def __init__(self, config: FuzzyDedupConfig):
         super().__init__()
-        self.config, self.roles = config, roles
+        self.config = config
 
-    def expand(self, docs):
-        return (docs
-                | "BandKeys" >> beam.ParDo(BandKeysFn(self.config, self.roles))
+    def expand(self, band_keys):
+        return (band_keys
                 | "GroupBuckets" >> beam.GroupByKey()
                 | "BucketPairs" >> beam.ParDo(BucketPairsFn(self.config))
                 | "DistinctPairs" >> beam.CombinePerKey(first_value))
@@ -303,16 +313,22 @@ class ConnectedComponents(beam.PTransform):
 
 
 class DedupFuzzy(beam.PTransform):
-    """Stage `fuzzy_dedup`: Documents -> (kept Documents, Rejected near-duplicates)."""
+    """Stage `fuzzy_dedup`: Documents -> (kept Documents, Rejected near-duplicates).
+
+    After expansion, `index` holds ("index_bands", band row) for every band of every kept
+    document: the build's band index, which later builds deduplicate against.
+    """
 
     def __init__(self, config: FuzzyDedupConfig, build_config):
         super().__init__()
         self.config, self.roles = config, source_roles(build_config.sources)
+        self.index = None
         _log.info("fuzzy_dedup: %s", format_s_curve(*config.lsh_params()))
 
     def expand(self, docs):
         keyed = docs | "KeyById" >> beam.Map(key_by_id)
-        pairs = docs | "CandidatePairs" >> CandidatePairs(self.config, self.roles)
+        band_keys = docs | "BandKeys" >> beam.ParDo(BandKeysFn(self.config, self.roles))
+        pairs = band_keys | "CandidatePairs" >> CandidatePairs(self.config)
         edges = (pairs, keyed) | "VerifyPairs" >> VerifyPairs(self.config, self.roles)
         labels = edges | "ConnectedComponents" >> ConnectedComponents(self.config)
         removals = ({"edges": edges | "KeyEdgeByA" >> beam.Map(key_edge_by_a), "labels": labels}
@@ -321,9 +337,12 @@ class DedupFuzzy(beam.PTransform):
                     | "GroupClusters" >> beam.GroupByKey()
                     | "DecideClusters" >> beam.FlatMap(decide)
                     | "KeyRemovals" >> beam.Map(key_removal))
-        return ({"docs": keyed, "removals": removals}
-                | "JoinRemovals" >> beam.CoGroupByKey()
-                | "ApplyRemovals" >> beam.ParDo(ApplyRemovalsFn())
-                | "SplitKeptRejected" >> SplitByTag("kept", "rejected"))
+        bands = band_keys | "BandRowsById" >> beam.Map(band_row_by_id)
+        kept, rejected, self.index = (
+            {"docs": keyed, "removals": removals, "bands": bands}
+            | "JoinRemovals" >> beam.CoGroupByKey()
+            | "ApplyRemovals" >> beam.ParDo(ApplyRemovalsFn())
+            | "SplitKeptRejected" >> SplitByTag("kept", "rejected", "index"))
+        return kept, rejected
 
 from dedup.contamination_transforms import RemoveContamination  # noqa: F401

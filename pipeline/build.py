@@ -1,7 +1,10 @@
 """The corpus build: one Beam pipeline from raw crawl and reference corpora to Parquet shards.
 
-    ReadSources | NormalizeText | ExactDedup | [optional stages, in configured order]
-                | WriteShards (+ CountRecords)  → staging → manifest check → atomic commit
+    ReadFiles (read + normalise, per-file checkpoints) | ExactDedup
+        | [optional stages, in configured order]
+        | WriteShards (+ CountRecords)  → staging → manifest check → atomic commit
+
+A killed build resumes with `--resume` (docs/incremental.md).
 
 Run locally (DirectRunner, in memory or multi-processing) or on any Beam runner:
 
@@ -13,11 +16,12 @@ Run locally (DirectRunner, in memory or multi-processing) or on any Beam runner:
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -26,20 +30,23 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from dedup.clean_dirty import write_splits
 from dedup.contamination_transforms import SplitCleanDirty
 from mixing.manifest_section import tokens_section
+from mixing.tokenizer import Tokenizer
 from mixing.transforms import TokenizeDocuments, WriteTokenShards
 from pipeline.config import BuildConfig
 from pipeline.manifest import assemble_manifest, commit_build, verify_reports
 from pipeline.stages import load_object, stage_spec
-from pipeline.transforms import (BUILD_REPORT, CountRecords, ExactDedup, NormalizeText,
-                                 ReadSources, WriteBuildReport, WriteShards, reports_from_json)
+from pipeline.checkpoints import CheckpointStore
+from pipeline.incremental import (PreviousBuild, check_against, composition_section,
+                                  index_section, load_previous_builds, previous_kept,
+                                  previous_token_reports)
+from pipeline.incremental_transforms import ExactAgainstPrevious, FuzzyAgainstPrevious
+from pipeline.shards import ShardReport
+from pipeline.transforms import (BUILD_REPORT, CountRecords, ExactDedup, ReadFiles,
+                                 WriteBuildReport, WriteShards, exact_index_row,
+                                 reports_from_json)
 
 STAGING_PREFIX = "_staging-"
-
-
-class ReadOutputs(NamedTuple):
-    documents: Any
-    rejected: Any
-    skipped: Any
+_log = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
@@ -63,14 +70,17 @@ def list_input_files(config: BuildConfig) -> list[dict[str, Any]]:
     return [unique[k] for k in sorted(unique)]
 
 
-def apply_stages(docs, config: BuildConfig) -> tuple[Any, list, list]:
+def apply_stages(docs, config: BuildConfig, previous: list[PreviousBuild]
+                 ) -> tuple[Any, list, list, list]:
     """Apply the optional stages in configured order.
 
-    Returns the kept documents, the reject collections, and the report collections of the
+    Returns the kept documents, the reject collections, the report collections of the
     stages that have one (`transform.report`: dicts such as contamination's per-benchmark
-    counts), each tagged with the stage's name.
+    counts), each tagged with the stage's name, and the index collections of the stages that
+    have one (`transform.index`: fuzzy dedup's band rows). With `previous` builds, fuzzy
+    dedup is followed by the removal of near-duplicates of their documents.
     """
-    rejected, stage_reports = [], []
+    rejected, stage_reports, index = [], [], []
     for name in config.stages:
         transform = load_object(stage_spec(name).transform)(config.stage_config(name), config)
         label = "".join(part.capitalize() for part in name.split("_"))
@@ -79,7 +89,14 @@ def apply_stages(docs, config: BuildConfig) -> tuple[Any, list, list]:
         if getattr(transform, "report", None) is not None:
             stage_reports.append(transform.report
                                  | f"Tag{label}Report" >> beam.Map(tag_stage_row, name))
-    return docs, rejected, stage_reports
+        stage_index = getattr(transform, "index", None)
+        if stage_index is not None and previous and name == "fuzzy_dedup":
+            docs, previous_rejected, stage_index = (docs, stage_index) | f"{label}Previous" >> \
+                FuzzyAgainstPrevious(config.stage_config(name), config, previous)
+            rejected.append(previous_rejected)
+        if stage_index is not None:
+            index.append(stage_index)
+    return docs, rejected, stage_reports, index
 
 
 def tag_stage_row(row: dict[str, Any], stage: str) -> dict[str, Any]:
@@ -87,21 +104,32 @@ def tag_stage_row(row: dict[str, Any], stage: str) -> dict[str, Any]:
 
 
 def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, Any]],
-                   staging_dir: str) -> None:
-    """Wire the whole funnel into pipeline `p`; outputs land in `staging_dir`."""
-    # (source, path) pairs → Documents, input Rejects, skip markers.
-    read_outputs = p | "ReadSources" >> ReadSources(config, [(f["source"], f["path"]) for f in files])
-    read = ReadOutputs(*read_outputs)
-    # Documents with canonical text; too short/long ones rejected.
-    docs, rejected_normalize = read.documents | "NormalizeText" >> NormalizeText(config.normalize)
-    rejected = [read.rejected, rejected_normalize]
-    # One document per distinct normalised text.
+                   output_dir: str, staging_dir: str,
+                   previous: list[PreviousBuild] = ()) -> None:
+    """Wire the whole funnel into pipeline `p`; outputs land in `staging_dir`, per-file
+    checkpoints in `output_dir`'s checkpoint folder. Documents already in `previous` builds
+    are removed after exact and fuzzy dedup (`pipeline.incremental`)."""
+    # Per input file, through its checkpoint: documents with canonical text (too short/long
+    # ones rejected), input rejects, counts of documents read and records skipped.
+    docs, rejected_read, file_counts = p | "ReadFiles" >> ReadFiles(
+        config, [(f["source"], f["path"], f["bytes"]) for f in files], output_dir)
+    rejected = [rejected_read]
+    # One document per distinct normalised text (and none already in a previous build); the
+    # survivors' keys are the build's exact index.
+    index_rows = []
     if config.exact_dedup.enabled:
         docs, rejected_exact = docs | "ExactDedup" >> ExactDedup(config.exact_dedup)
         rejected.append(rejected_exact)
+        if previous:
+            docs, rejected_previous = docs | "ExactDedupPrevious" >> ExactAgainstPrevious(
+                config.exact_dedup, previous)
+            rejected.append(rejected_previous)
+        index_rows.append(docs | "ExactIndexRows" >> beam.Map(exact_index_row,
+                                                              config.exact_dedup.scope))
     # Optional stages (quality filter, fuzzy dedup, contamination, ...).
-    docs, rejected_stages, stage_reports = apply_stages(docs, config)
+    docs, rejected_stages, stage_reports, stage_index = apply_stages(docs, config, previous)
     rejected += rejected_stages
+    index_rows += stage_index
     # Evaluation side of contamination: each benchmark's clean and dirty examples.
     if "contamination" in config.stages:
         stage_reports.append(docs | "SplitCleanDirty" >> SplitCleanDirty(
@@ -116,9 +144,12 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
         rejected.append(rejected_tokens)
     all_rejected = rejected | "MergeRejected" >> beam.Flatten()
     # Documents read and records skipped, per source.
-    counts = (read.documents, read.skipped) | "CountRecords" >> CountRecords()
-    # One report per shard file written to staging.
-    reports = (docs, all_rejected) | "WriteShards" >> WriteShards(staging_dir, config.shards)
+    counts = file_counts | "CountRecords" >> CountRecords()
+    # One report per shard file written to staging (documents, rejects, index).
+    all_index = (index_rows or [p | "NoIndexRows" >> beam.Create([])]) \
+        | "MergeIndexRows" >> beam.Flatten()
+    reports = (docs, all_rejected, all_index) | "WriteShards" >> WriteShards(
+        staging_dir, config.shards)
     # Shuffled token shards per source, reported like the document shards.
     if token_rows is not None:
         token_reports = token_rows | "WriteTokenShards" >> WriteTokenShards(
@@ -182,17 +213,31 @@ class BuildResult:
     metrics: dict[str, int]
 
 
-def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | None = None
-              ) -> BuildResult:
-    """Run the pipeline, check its outputs against the writers' reports, commit atomically."""
+def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | None = None,
+              resume: bool = False, against: list[str] = ()) -> BuildResult:
+    """Run the pipeline, check its outputs against the writers' reports, commit atomically.
+
+    With `resume`, input files committed by an earlier (killed) run of this output folder are
+    not read again (`pipeline.checkpoints`); without it the build starts from zero. With
+    `against` (previous build folders), documents already in those builds are removed and the
+    manifest composes them with this build (`pipeline.incremental`).
+    """
     files = list_input_files(config)
+    previous = load_previous_builds(list(against))
+    check_against(previous, config)
     clean_stale_staging(output_dir)
+    checkpoints = CheckpointStore(output_dir)
+    if resume:
+        for change in checkpoints.prepare_resume(config):
+            _log.info("resume: changed since the checkpoints (global stages rerun): %s", change)
+    else:
+        checkpoints.reset(config)
     staging_dir = posixpath.join(output_dir, STAGING_PREFIX + uuid.uuid4().hex[:12])
     with FileSystems.create(posixpath.join(staging_dir, "config.json")) as f:
         f.write(json.dumps(config.to_dict(), sort_keys=True).encode())
     options = PipelineOptions(pipeline_args or [])
     p = beam.Pipeline(options=options)
-    build_pipeline(p, config, files, staging_dir)
+    build_pipeline(p, config, files, output_dir, staging_dir, previous)
     result = p.run()
     try:
         result.wait_until_finish()
@@ -212,12 +257,27 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     if "contamination" in config.stages:
         manifest["contamination"], extra_files = contamination_section(
             config, report["stage_rows"], staging_dir)
+    manifest["index"] = index_section(config, reports)
+    if previous:
+        manifest["composition"] = composition_section(output_dir, previous, manifest)
     if config.tokenize is not None:
-        kept = {name: src["documents"] for name, src in manifest["sources"].items()}
-        manifest["tokens"] = tokens_section(
-            config.tokenize, [r for r in reports if r.kind == "tokens"], kept)
+        manifest["tokens"] = composed_tokens(config, output_dir, manifest, reports, previous)
     manifest_path = commit_build(output_dir, staging_dir, manifest, reports, extra_files)
+    checkpoints.remove()
     return BuildResult(manifest_path, manifest, beam_counters(result))
+
+
+def composed_tokens(config: BuildConfig, output_dir: str, manifest: dict[str, Any],
+                    reports: list[ShardReport], previous: list[PreviousBuild]) -> dict[str, Any]:
+    """The tokens section over this build's token shards and the previous builds' ones."""
+    kept = Counter({name: src["documents"] for name, src in manifest["sources"].items()})
+    token_reports = [r for r in reports if r.kind == "tokens"]
+    if previous:
+        tokenizer = Tokenizer.from_path(config.tokenize.require_tokenizer(),
+                                        config.tokenize.tokenizer_kind).describe()
+        token_reports += previous_token_reports(output_dir, previous, tokenizer)
+        kept.update(previous_kept(previous))
+    return tokens_section(config.tokenize, token_reports, dict(kept))
 
 
 def close_runner_client(result) -> None:

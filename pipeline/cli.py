@@ -66,23 +66,26 @@ def _add_runner_args(parser: argparse.ArgumentParser) -> None:
 def run_with_runner(args: argparse.Namespace, config, output: str, beam_args: list[str]):
     """Run the build on the runner the flags name (Dask clusters are set up and torn down)."""
     from pipeline.build import run_build
+    options = {"resume": args.resume, "against": args.against}
     if args.runner != "dask":
         runner = ["--runner", args.runner] if args.runner else []
-        return run_build(config, output, runner + beam_args)
+        return run_build(config, output, runner + beam_args, **options)
     from pipeline.dask_cluster import dask_runner
     with dask_runner(args.dask_scheduler, args.dask_workers, args.dask_partition_size) as extra:
-        return run_build(config, output, extra + beam_args)
+        return run_build(config, output, extra + beam_args, **options)
 
 
 def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.build import InputError
+    from pipeline.checkpoints import ResumeError
     from pipeline.dask_cluster import DaskClusterError
+    from pipeline.incremental import PreviousBuildError
     config = load_build_config(args.config, args.overrides)
     output = args.output or config.output_dir
     start = time.monotonic()
     try:
         result = run_with_runner(args, config, output, beam_args)
-    except (InputError, DaskClusterError) as e:
+    except (InputError, DaskClusterError, ResumeError, PreviousBuildError) as e:
         print(f"crawl2gpt build: {e}", file=sys.stderr)
         return 2
     for line in summary_lines(result.manifest, result.metrics, result.manifest_path):
@@ -112,6 +115,11 @@ def make_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="run the corpus-build pipeline (Beam)")
     build.add_argument("--config", required=True, help="build config (TOML)")
     _add_build_args(build)
+    build.add_argument("--resume", action="store_true", help="reuse the per-file checkpoints "
+                       "of a killed build of the same output folder (docs/incremental.md)")
+    build.add_argument("--against", action="append", default=[], metavar="PREVIOUS_BUILD",
+                       help="remove documents already in this earlier build (its index) and "
+                       "compose its shards with this build's (repeatable; docs/incremental.md)")
     _add_runner_args(build)
     build.set_defaults(func=cmd_build)
     demo = sub.add_parser("demo", help="generate the demo corpus and build it")

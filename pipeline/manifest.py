@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 # Stage order of the funnel before the optional stages.
 FIXED_STAGES = ["read", "normalize", "exact_dedup"]
 # Folders of a build's output, replaced as a whole by the next commit.
-BUILD_FOLDERS = ("documents", "rejected", "tokens", "contamination")
+BUILD_FOLDERS = ("documents", "rejected", "tokens", "contamination", "index")
 
 
 class SilentLossError(RuntimeError):

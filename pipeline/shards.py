@@ -53,6 +53,25 @@ REJECTED_SCHEMA = pa.schema([
     pa.field("detail", pa.string(), nullable=False),
 ])
 
+# The index of a build (docs/incremental.md): what a later build deduplicates against.
+EXACT_INDEX_SCHEMA = pa.schema([
+    pa.field("key", pa.string(), nullable=False),
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+])
+
+BAND_INDEX_SCHEMA = pa.schema([
+    pa.field("band", pa.int32(), nullable=False),
+    pa.field("band_hash", pa.int64(), nullable=False),
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("role", pa.string(), nullable=False),
+])
+
+SCHEMAS = {"documents": DOCUMENT_SCHEMA, "rejected": REJECTED_SCHEMA,
+           "index_exact": EXACT_INDEX_SCHEMA, "index_bands": BAND_INDEX_SCHEMA}
+"""Row schema per shard kind; index kinds are written under `index/<exact|bands>/<source>/`."""
+
 
 def document_row(doc: Document) -> dict[str, Any]:
     row = dataclasses.asdict(doc)
@@ -89,7 +108,7 @@ class ShardReport:
     path: str
     """Relative to the output root, '/'-separated."""
     kind: str
-    """`documents`, `rejected` or `tokens`."""
+    """`documents`, `rejected`, `tokens`, `index_exact` or `index_bands`."""
     source: str
     rows: int
     text_bytes: int
@@ -157,7 +176,7 @@ def write_bucket(rows: list[dict[str, Any]], *, kind: str, source: str, stage: s
     `write_file(relative_path, data)` does the I/O, so the same code writes locally, to a
     staging folder or to object storage.
     """
-    schema = DOCUMENT_SCHEMA if kind == "documents" else REJECTED_SCHEMA
+    schema = SCHEMAS[kind]
     reports = []
     for part, file_rows in enumerate(_split_files(rows, config.target_file_bytes)):
         data = parquet_bytes(file_rows, schema, config)

@@ -1,4 +1,5 @@
-"""The build's own composite transforms: read, normalise, exact dedup, count, write shards.
+"""The build's own composite transforms: read and normalise (per file, checkpointed), exact
+dedup, count, write shards.
 
 Each composite wires a plain-Python core (`pipeline.sources`, `normalize`, `exact_dedup`,
 `shards`) into Beam; `expand` is wiring only. Every removal leaves a `Rejected` row on the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections import Counter
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -21,7 +23,9 @@ from apache_beam.metrics import Metrics
 
 from pipeline import exact_dedup, normalize
 from pipeline.beam_utils import SplitByTag
-from pipeline.config import BuildConfig, ExactDedupConfig, NormalizeConfig, ShardConfig
+from pipeline.checkpoints import CheckpointStore, checkpoint_key, file_config, file_sha256, \
+    marker_counts
+from pipeline.config import BuildConfig, ExactDedupConfig, ShardConfig
 from pipeline.progress import CountingReader, ProgressLine
 from pipeline.records import Document, Rejected
 from pipeline.shards import (ShardReport, bucket_of, document_row, rejected_bucket_key,
@@ -32,81 +36,103 @@ REJECTED = "rejected"
 BUILD_REPORT = "build_report.json"
 
 
-class ReadFileFn(beam.DoFn):
-    """(source name, path) → documents, input rejects, and (source, reason) skip markers."""
+class ProcessFileFn(beam.DoFn):
+    """(source, path, size) → the file's normalised documents, its read and normalise rejects
+    and its counts, always as committed in the file's checkpoint (see `pipeline.checkpoints`).
 
-    def __init__(self, config: BuildConfig):
+    A file with a committed checkpoint is not read again; one without is read, normalised and
+    committed first. Emitting what the checkpoint holds (not the in-memory records) makes a
+    resumed build see exactly what an uninterrupted one sees.
+    """
+
+    def __init__(self, config: BuildConfig, output_dir: str):
         self._sources = {s.name: s for s in config.sources}
+        self._file_configs = {s.name: file_config(config, s.name) for s in config.sources}
+        self._normalize = config.normalize
         self._max_record_bytes = config.read.max_record_bytes
+        self._output_dir = output_dir
         self._documents = Metrics.counter("ReadSources", "documents_read")
         self._bytes = Metrics.counter("ReadSources", "input_bytes")
+        self._files_read = Metrics.counter("ReadSources", "files_read")
+        self._files_reused = Metrics.counter("ReadSources", "files_from_checkpoint")
 
     def setup(self) -> None:
         self._progress = ProgressLine()
+        self._store = CheckpointStore(self._output_dir)
 
-    def process(self, element: tuple[str, str]) -> Iterable[Any]:
-        name, path = element
-        source = self._sources[name]
-        ctx = ReadContext(source, path, self._max_record_bytes)
-        reader = get_reader(source.format)
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-                stream = CountingReader(raw, self._progress)
-                for item in reader(stream, ctx):
-                    if isinstance(item, Document):
-                        self._documents.inc()
-                        self._progress.add_document()
-                        yield "documents", item
-                    elif isinstance(item, Rejected):
-                        yield REJECTED, item
-                    else:
-                        yield "skipped", (item.source, item.reason)
-                self._bytes.inc(stream.bytes_read)
-        except Exception as e:  # noqa: BLE001 - a reader bug or I/O error must not kill the build
-            yield REJECTED, ctx.reject("file_failed", error=f"{type(e).__name__}: {e}")
+    def process(self, element: tuple[str, str, int]) -> Iterable[Any]:
+        name, path, size = element
+        key = checkpoint_key(path, size, file_sha256(path), self._file_configs[name])
+        marker = self._store.committed(key)
+        if marker is None:
+            marker = self._process_file(name, path, key)
+            self._files_read.inc()
+        else:
+            self._files_reused.inc()
+        for record in self._store.load(key, marker):
+            yield ("documents" if isinstance(record, Document) else REJECTED), record
+        for count in marker_counts(marker):
+            yield "count", count
+
+    def _process_file(self, name: str, path: str, key: str) -> dict[str, Any]:
+        ctx = ReadContext(self._sources[name], path, self._max_record_bytes)
+        writer = self._store.writer(key)
+        counts: Counter = Counter()
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            stream = CountingReader(raw, self._progress)
+            for item in read_items(stream, ctx):
+                if isinstance(item, Document):
+                    counts["documents_read", name, ""] += 1
+                    self._documents.inc()
+                    self._progress.add_document()
+                    writer.add(normalize.normalize_document(item, self._normalize))
+                elif isinstance(item, Rejected):
+                    writer.add(item)
+                else:
+                    counts["skipped", item.source, item.reason] += 1
+            self._bytes.inc(stream.bytes_read)
+        return writer.commit(sorted(counts.items()), path)
 
     def teardown(self) -> None:
         self._progress.finish()
 
 
-class ReadSources(beam.PTransform):
-    """Read every input file of every source; files are spread over workers by a reshuffle."""
+def read_items(stream, ctx: ReadContext) -> Iterable[Any]:
+    """The reader's records; a reader that raises ends the file with a `file_failed` reject
+    (a reader bug or I/O error must not kill the build)."""
+    try:
+        yield from get_reader(ctx.source.format)(stream, ctx)
+    except Exception as e:  # noqa: BLE001
+        yield ctx.reject("file_failed", error=f"{type(e).__name__}: {e}")
 
-    def __init__(self, config: BuildConfig, files: list[tuple[str, str]]):
+
+class ReadFiles(beam.PTransform):
+    """Read and normalise every input file through its checkpoint; files are spread over
+    workers by a reshuffle. Outputs (documents, rejects, count entries ((kind, source,
+    reason), n))."""
+
+    def __init__(self, config: BuildConfig, files: list[tuple[str, str, int]], output_dir: str):
         super().__init__()
         self._config = config
         self._files = files
+        self._output_dir = output_dir
 
     def expand(self, pbegin):
         return (pbegin
                 | "ListInputFiles" >> beam.Create(self._files)
                 | "SpreadFiles" >> beam.Reshuffle()
-                | "ReadFile" >> beam.ParDo(ReadFileFn(self._config))
-                | "SplitReadOutputs" >> SplitByTag("documents", REJECTED, "skipped"))
-
-
-class NormalizeFn(beam.DoFn):
-    def __init__(self, config: NormalizeConfig):
-        self._config = config
-
-    def process(self, doc: Document) -> Iterable[Any]:
-        result = normalize.normalize_document(doc, self._config)
-        yield (REJECTED if isinstance(result, Rejected) else "kept"), result
-
-
-class NormalizeText(beam.PTransform):
-    def __init__(self, config: NormalizeConfig):
-        super().__init__()
-        self._config = config
-
-    def expand(self, docs):
-        return (docs
-                | "Normalize" >> beam.ParDo(NormalizeFn(self._config))
-                | "SplitNormalized" >> SplitByTag("kept", REJECTED))
+                | "ProcessFile" >> beam.ParDo(ProcessFileFn(self._config, self._output_dir))
+                | "SplitFileOutputs" >> SplitByTag("documents", REJECTED, "count"))
 
 
 def key_by_text(doc: Document, scope: str) -> tuple[str, Document]:
     return exact_dedup.dedup_key(doc, scope), doc
+
+
+def exact_index_row(doc: Document, scope: str) -> tuple[str, dict[str, str]]:
+    """("index_exact", row) of an exact-dedup survivor, for later builds to dedup against."""
+    return "index_exact", {"key": exact_dedup.dedup_key(doc, scope), "doc_id": doc.id,
+                           "source": doc.source}
 
 
 class ChooseSurvivorFn(beam.DoFn):
@@ -132,29 +158,18 @@ class ExactDedup(beam.PTransform):
                 | "SplitSurvivors" >> SplitByTag("kept", REJECTED))
 
 
-def count_key_of_document(doc: Document) -> tuple[str, str, str]:
-    return ("documents_read", doc.source, "")
-
-
-def count_key_of_skip(skip: tuple[str, str]) -> tuple[str, str, str]:
-    return ("skipped", skip[0], skip[1])
-
-
 def count_entry(element: tuple[tuple[str, str, str], int]) -> dict[str, Any]:
     (kind, source, reason), n = element
     return {"kind": kind, "source": source, "reason": reason, "n": n}
 
 
 class CountRecords(beam.PTransform):
-    """Count documents read and records skipped per source (one dict per count)."""
+    """Per-file count entries → one dict per (kind, source, reason): documents read, records
+    skipped."""
 
-    def expand(self, pcolls):
-        documents, skipped = pcolls
-        read_keys = documents | "KeyDocumentsRead" >> beam.Map(count_key_of_document)
-        skip_keys = skipped | "KeySkipped" >> beam.Map(count_key_of_skip)
-        return ((read_keys, skip_keys)
-                | "MergeCountKeys" >> beam.Flatten()
-                | "CountPerKey" >> beam.combiners.Count.PerElement()
+    def expand(self, counts):
+        return (counts
+                | "SumPerKey" >> beam.CombinePerKey(sum)
                 | "ToCountEntries" >> beam.Map(count_entry))
 
 
@@ -164,6 +179,15 @@ def key_document_by_bucket(doc: Document, num_buckets: int) -> tuple[tuple, dict
 
 def key_rejected_by_bucket(rej: Rejected, num_buckets: int) -> tuple[tuple, Rejected]:
     return ("rejected", rej.source, rej.stage, bucket_of(rejected_bucket_key(rej), num_buckets)), rej
+
+
+def key_index_row_by_bucket(item: tuple[str, dict], num_buckets: int) -> tuple[tuple, dict]:
+    kind, row = item
+    return (kind, row["source"], "", bucket_of(row["doc_id"], num_buckets)), row
+
+
+def index_row_order(row: dict[str, Any]) -> tuple:
+    return tuple(row.values())
 
 
 class WriteBucketFn(beam.DoFn):
@@ -182,9 +206,12 @@ class WriteBucketFn(beam.DoFn):
         if kind == "documents":
             rows = sorted(values, key=lambda row: row["id"])
             relative_dir = posixpath.join("documents", source)
-        else:
+        elif kind == "rejected":
             rows = [rejected_row(r) for r in sorted(values, key=rejected_sort_key)]
             relative_dir = posixpath.join("rejected", stage, source)
+        else:
+            rows = sorted(values, key=index_row_order)
+            relative_dir = posixpath.join("index", kind.removeprefix("index_"), source)
         for report in write_bucket(rows, kind=kind, source=source, stage=stage or None,
                                    relative_dir=relative_dir, basename=f"b{bucket:04d}",
                                    config=self._config, write_file=self._write_file):
@@ -192,7 +219,8 @@ class WriteBucketFn(beam.DoFn):
 
 
 class WriteShards(beam.PTransform):
-    """Documents and rejects → Parquet shards in staging; outputs one report dict per file."""
+    """Documents, rejects and index rows ((kind, row) pairs) → Parquet shards in staging;
+    outputs one report dict per file."""
 
     def __init__(self, staging_dir: str, config: ShardConfig):
         super().__init__()
@@ -200,11 +228,12 @@ class WriteShards(beam.PTransform):
         self._config = config
 
     def expand(self, pcolls):
-        documents, rejected = pcolls
+        documents, rejected, index_rows = pcolls
         n = self._config.num_buckets
         docs = documents | "KeyDocumentsByBucket" >> beam.Map(key_document_by_bucket, n)
         rejs = rejected | "KeyRejectedByBucket" >> beam.Map(key_rejected_by_bucket, n)
-        return ((docs, rejs)
+        index = index_rows | "KeyIndexRowsByBucket" >> beam.Map(key_index_row_by_bucket, n)
+        return ((docs, rejs, index)
                 | "MergeRows" >> beam.Flatten()
                 | "GroupByBucket" >> beam.GroupByKey()
                 | "WriteBucket" >> beam.ParDo(WriteBucketFn(self._staging_dir, self._config)))
