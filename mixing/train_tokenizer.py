@@ -17,11 +17,13 @@ MIN_VOCAB_SIZE = 257
 
 
 def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: str | Path,
-              min_frequency: int = 2) -> Path:
+              min_frequency: int = 2, split_digits: bool = False) -> Path:
     """Train on `texts` and write `out_dir/tokenizer.json`; returns that path.
 
     Pairs seen fewer than `min_frequency` times are never merged, so a small corpus may end
     below `vocab_size` (the loaded tokenizer's `vocab_size` says how many ids there are).
+    `split_digits` makes every digit its own token (as LLaMA's tokenizer does, unlike GPT-2's),
+    which lets a small model learn arithmetic digit by digit.
     """
     from tokenizers import Tokenizer as HFTokenizer
     from tokenizers import decoders, models, pre_tokenizers, trainers
@@ -30,7 +32,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int, out_dir: str | Path,
         raise ValueError(f"vocab_size {vocab_size} is below {MIN_VOCAB_SIZE} "
                          f"(256 bytes + {EOT})")
     tok = HFTokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), byte_level]) if split_digits else byte_level
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[EOT],
