@@ -16,8 +16,16 @@ from functools import partial
 
 import numpy as np
 
-from dedup.clusters import Edge, Node, PairSide, Removal, decide_cluster, pair_in_scope, \
-    pair_sides, verify_pair
+from dedup.clusters import (
+    Edge,
+    Node,
+    PairSide,
+    Removal,
+    decide_cluster,
+    pair_in_scope,
+    pair_sides,
+    verify_pair,
+)
 from dedup.components import connected_components
 from dedup.config import FuzzyDedupConfig
 from dedup.lsh import band_hashes, bucket_pairs

@@ -7,12 +7,16 @@
     crawl/CC-DEMO-00000.warc.wet.gz  WET `conversion` records (visible text) for the first file
     reference/wiki.jsonl             encyclopedic articles {"id", "url", "title", "text"}
     reference/books/*.txt            a few long novel-like texts
+    reference/exercises.jsonl        arithmetic worksheets, the operation hidden behind one
+                                     symbol (`evaluation.synthetic_corpus`): the task the demo
+                                     model learns and is evaluated on, 0/1/10-shot
     demo_corpus.json                 files, documents per kind, and the ground truth
 
 The crawl mixes decent articles with spam and boilerplate pages, exact duplicates (same HTML at
 other URLs), near-duplicates at planned Jaccard levels (`pipeline.demo_dups`), pages in six
 other languages, very short pages, redirects, two-digit addition worksheets, and pages that
-paste held-out evaluation problems (`arithmetic_eval_pairs`) for contamination removal to find.
+paste held-out evaluation problems (`arithmetic_eval_pairs`) for contamination removal to find;
+the crawl's worksheets spell the operation out and the heuristic rules remove them.
 Output is byte-identical for the same (scale, seed) on every run and machine with the same zlib.
 """
 
@@ -29,6 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
+from evaluation.synthetic_corpus import problem, worksheets
 from pipeline import demo_text as text
 from pipeline.demo_pages import Page, PageFactory, derived_seed, render, slug
 from pipeline.demo_warc import WarcWriter, http_response, record_id, write_capture, write_conversion
@@ -42,7 +47,7 @@ CRAWL_COUNTS = {
     "short": 60, "redirect": 30, "exact_duplicate": 80, "near_duplicate": 160,
 }
 """Pages per kind at scale 1.0; `scale` multiplies each (at least one of each)."""
-REFERENCE_COUNTS = {"wikipedia": 300, "books": 6}
+REFERENCE_COUNTS = {"wikipedia": 300, "books": 6, "exercises": 2000}
 BOOK_CHAPTERS = 8
 PAGES_PER_FILE = 800
 EVAL_PAIRS = 200
@@ -57,7 +62,7 @@ def scaled_counts(base: dict[str, int], scale: float) -> dict[str, int]:
 
 
 def arithmetic_eval_pairs(seed: int = 0) -> list[tuple[int, int]]:
-    """Two-digit addition problems (a, b) held out of the crawl's worksheets, for evaluation.
+    """Two-digit operand pairs (a, b) held out of every worksheet, for evaluation.
 
     Only the `contamination` pages contain them, so a model trained on the decontaminated
     build has never seen them.
@@ -99,12 +104,13 @@ def generate_demo_corpus(out_dir: str, scale: float = 1.0, seed: int = 0,
     reference_counts = scaled_counts(REFERENCE_COUNTS, scale)
     files.update(_write_wikipedia(out_dir, reference_counts["wikipedia"], seed))
     files.update(_write_books(out_dir, reference_counts["books"], seed))
+    files.update(_write_exercises(out_dir, reference_counts["exercises"], seed))
     summary = {
         "crawl": CRAWL_NAME, "scale": scale, "seed": seed,
         "files": dict(sorted(files.items())),
         "documents": {"crawl": dict(sorted(truth.kinds.items())),
                       "reference": reference_counts},
-        "arithmetic": {"example": "\n\n".join(text.addition_problem(48, 76)),
+        "arithmetic": {"example": "".join(problem(48, 76, "plus")).lstrip(),
                        "eval_pairs": [list(p) for p in arithmetic_eval_pairs(seed)]},
         "ground_truth": truth.as_dict(),
     }
@@ -244,6 +250,15 @@ def _write_books(out_dir: str, count: int, seed: int) -> dict[str, dict]:
     return files
 
 
+def _write_exercises(out_dir: str, count: int, seed: int) -> dict[str, dict]:
+    path = "reference/exercises.jsonl"
+    sheets = worksheets(count, arithmetic_eval_pairs(seed), derived_seed(seed, "exercises"))
+    with open(os.path.join(out_dir, path), "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(json.dumps({"id": f"demo-exercise-{i:06d}", "text": sheet}) + "\n"
+                     for i, sheet in enumerate(sheets))
+    return {path: {"documents": count, **_file_digest(os.path.join(out_dir, path))}}
+
+
 def _file_digest(path: str) -> dict:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -253,7 +268,7 @@ def _file_digest(path: str) -> dict:
 
 
 def demo_build_config(corpus_dir: str) -> str:
-    """TOML build config reading the demo corpus: the crawl's WARCs (raw) and both references.
+    """TOML build config reading the demo corpus: the crawl's WARCs (raw) and the references.
 
     Input globs are `corpus_dir` joined with the corpus layout; a relative `corpus_dir` is taken
     relative to the folder the config file is saved in (`pipeline.config.resolve_inputs`), so
@@ -286,4 +301,11 @@ name = "books"
 role = "reference"
 inputs = [{glob("reference/books/*.txt")}]
 format = "text"
+
+[[sources]]
+name = "exercises"
+role = "reference"
+inputs = [{glob("reference/exercises.jsonl")}]
+format = "jsonl"
+options = {{ text_field = "text" }}
 """

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
+from evaluation.synthetic_corpus import problem_lines
 from pipeline import demo_dups as dups
 from pipeline import demo_text as text
 
@@ -237,12 +238,12 @@ class PageFactory:
         rng = self.rng("contamination", index)
         pairs = rng.sample(self.eval_pairs, min(20, len(self.eval_pairs)))
         quiz = [("h2", "Answers to this week's quiz")]
-        quiz += [("p", line) for a, b in pairs for line in text.addition_problem(a, b)]
+        quiz += [("p", line) for a, b in pairs for line in problem_lines(a, b, "plus")]
         middle = len(page.blocks) // 2
         page.blocks[middle:middle] = quiz
         page.url = page.url.rsplit("-", 1)[0] + f"-{self.uid('contamination', index)}"
         page.kind = "contamination"
-        page.truth = {"benchmark": "two_digit_addition", "pairs": [list(p) for p in pairs]}
+        page.truth = {"benchmark": "hidden_plus", "pairs": [list(p) for p in pairs]}
         return page
 
     def _spam(self, index: int, how: str) -> Page:

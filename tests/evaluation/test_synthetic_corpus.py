@@ -4,8 +4,14 @@ import json
 import re
 
 from evaluation.harness import evaluate_task
-from evaluation.synthetic_corpus import choice_records, eval_records, held_out_pairs, problem, \
-    worksheets, write_task_files
+from evaluation.synthetic_corpus import (
+    choice_records,
+    eval_records,
+    held_out_pairs,
+    problem,
+    worksheets,
+    write_task_files,
+)
 
 SYNTH = "gpt3-synthetic/data"
 

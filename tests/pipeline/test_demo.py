@@ -22,7 +22,7 @@ def test_demo_builds_documents_and_token_shards(tmp_path, capsys):
     wiki = manifest["sources"]["wikipedia"]
     assert sum(wiki["languages"].values()) == wiki["documents"]
     tokens = manifest["tokens"]
-    assert set(tokens["sources"]) == {"commoncrawl", "wikipedia", "books"}
-    assert tokens["tokenizer"]["vocab_size"] <= 4096
+    assert set(tokens["sources"]) == {"commoncrawl", "wikipedia", "books", "exercises"}
+    assert tokens["tokenizer"]["vocab_size"] <= 1024
     out = capsys.readouterr().out
     assert "manifest:" in out and "epochs at" in out

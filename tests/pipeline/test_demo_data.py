@@ -114,7 +114,8 @@ def test_two_runs_are_byte_identical(corpus, tmp_path):
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(root.rglob("*")) if p.is_file()}
     a, b = digests(first), digests(tmp_path)
-    assert len(a) == 3 + 1 + 1 + 6 + 1  # 3 WARC, 1 WET, wiki.jsonl, 6 books, demo_corpus.json
+    # 3 WARC, 1 WET, wiki.jsonl, 6 books, exercises.jsonl, demo_corpus.json
+    assert len(a) == 3 + 1 + 1 + 6 + 1 + 1
     assert a == b
 
 
@@ -269,9 +270,31 @@ def test_arithmetic_pages_keep_evaluation_problems_out(corpus, pages):
             assert int(a) + int(b) == int(answer) and (int(a), int(b)) not in eval_pairs
             seen += 1
     assert seen >= 80 * 20
+    hidden = re.compile(r"Q: What is (\d+) @ (\d+)\?\s+A: (-?\d+)")
     for planted in corpus[1]["ground_truth"]["contamination"]:
-        found = {(int(a), int(b)) for a, b, _ in problem.findall(pages[planted["url"]]["text"])}
+        found = {(int(a), int(b)) for a, b, _ in hidden.findall(pages[planted["url"]]["text"])}
         assert found == {tuple(p) for p in planted["pairs"]} and found <= eval_pairs
+
+
+def test_exercises_keep_evaluation_pairs_out_and_hold_one_operation_each(corpus):
+    out, summary = corpus
+    rows = [json.loads(line) for line in (out / "reference/exercises.jsonl").read_text()
+            .splitlines()]
+    assert len(rows) == summary["documents"]["reference"]["exercises"] == 2000
+    eval_pairs = {tuple(p) for p in summary["arithmetic"]["eval_pairs"]}
+    hidden = re.compile(r"Q: What is (\d+) @ (\d+)\?\n\nA: (-?\d+)")
+    operations = Counter()
+    for row in rows:
+        found = hidden.findall(row["text"])
+        assert 20 <= len(found) <= 40
+        pairs = {(int(a), int(b)) for a, b, _ in found}
+        assert not pairs & eval_pairs
+        # Every problem of a worksheet is a sum, or every one a difference.
+        sums = {int(a) + int(b) == int(c) for a, b, c in found}
+        differences = {int(a) - int(b) == int(c) for a, b, c in found}
+        assert sums == {True} or differences == {True}
+        operations["plus" if sums == {True} else "minus"] += 1
+    assert min(operations.values()) > 800
 
 
 def test_reference_part(corpus):
@@ -311,9 +334,10 @@ def test_demo_build_config_reads_the_corpus(corpus, tmp_path, relative):
     config = load_build_config(str(config_path))
     assert [(s.name, s.role, s.format) for s in config.sources] == [
         ("commoncrawl", "raw", "warc"), ("wikipedia", "reference", "jsonl"),
-        ("books", "reference", "text")]
+        ("books", "reference", "text"), ("exercises", "reference", "jsonl")]
     assert config.source("commoncrawl").options == {"extract": "full"}
     matched = {s.name: sorted(os.path.basename(p) for pattern in s.inputs
                               for p in glob.glob(pattern)) for s in config.sources}
     assert matched["commoncrawl"] == [f"CC-DEMO-0000{n}.warc.gz" for n in range(3)]
     assert matched["wikipedia"] == ["wiki.jsonl"] and len(matched["books"]) == 6
+    assert matched["exercises"] == ["exercises.jsonl"]

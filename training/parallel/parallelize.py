@@ -20,8 +20,12 @@ from training.model import GPT, lm_loss
 from training.parallel.activation_checkpoint import apply_activation_checkpointing
 from training.parallel.data_parallel import apply_data_parallel
 from training.parallel.mesh import Layout
-from training.parallel.pipeline_parallel import (GPTStage, build_schedule, build_stages,
-                                                 check_microbatches)
+from training.parallel.pipeline_parallel import (
+    GPTStage,
+    build_schedule,
+    build_stages,
+    check_microbatches,
+)
 from training.parallel.tensor_parallel import apply_tensor_parallel
 from training.train_config import ParallelConfig
 

@@ -18,8 +18,8 @@ from training.model import GPT
 from training.parallel.mesh import build_mesh, local_device
 from training.parallel.parallelize import parallelize
 from training.schedule import build_optimizer
-from training.trainer import Trainer
 from training.train_config import TrainConfig
+from training.trainer import Trainer
 
 
 class ParallelTrainer(Trainer):
