@@ -27,6 +27,7 @@ from experiments.runs import (
     reference_sequences,
     sequence_loss,
     train_run,
+    write_json,
 )
 
 REFERENCE_LOSS = "reference_loss"
@@ -140,10 +141,10 @@ def run_ablation(builds: dict[str, str], out_dir: str, shape: ModelShape, tokens
             result["runs"].append({"config": label, "seed": seed, "metrics": measured,
                                    "sampling_se": {n: se for n, (_, se) in scores.items()},
                                    "run": run.to_dict()})
-            _write(out_dir, result)
+            write_json(os.path.join(out_dir, "ablation.json"), result)
     result["metrics"] = metrics
     summarize(result)
-    _write(out_dir, result)
+    write_json(os.path.join(out_dir, "ablation.json"), result)
     return result
 
 
@@ -159,12 +160,6 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         result["differences"] += [d.to_dict() for d in rows]
         result["verdicts"].append(verdict(rows, higher))
     return result
-
-
-def _write(out_dir: str, result: dict[str, Any]) -> None:
-    with open(os.path.join(out_dir, "ablation.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:

@@ -35,6 +35,13 @@ class ModelShape:
     """`model.*` settings of the run config: `size` and GPTConfig overrides."""
 
 
+def write_json(path: str, result: dict[str, Any]) -> None:
+    """An experiment's results file, rewritten after every run so a killed one keeps them."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+
+
 def parse_shape(text: str) -> ModelShape:
     """A named size from training.config.SIZES, or `LxD` (layers x width, D a multiple of 16)."""
     text = text.strip()

@@ -13,11 +13,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-from experiments.runs import ModelShape, RunResult, train_run
+from experiments.runs import ModelShape, RunResult, train_run, write_json
 from experiments.scaling_fit import PowerLawFit, compute_frontier, fit_power_law
 
 LEVEL = 0.95
@@ -83,7 +82,7 @@ def run_scaling(manifest: str, sizes: list[ModelShape], next_size: ModelShape | 
         run = train_run(manifest, shape, tokens, os.path.join(out_dir, "runs", shape.label),
                         seed, device, overrides=list(overrides))
         result["runs"].append(run.to_dict())
-        _write(path, result)
+        write_json(path, result)
         return run
 
     runs = [train(shape) for shape in sizes]
@@ -92,11 +91,11 @@ def run_scaling(manifest: str, sizes: list[ModelShape], next_size: ModelShape | 
         params = planned_params(manifest, next_size)
         result["prediction"] = {"shape": next_size.label,
                                 **predict(runs, params, 6.0 * params * runs[-1].tokens)}
-        _write(path, result)  # the prediction is on disk before the check is trained
+        write_json(path, result)  # the prediction is on disk before the check is trained
         check = train(next_size)
         record_check(result["prediction"], check.validation_loss)
         result["fit_with_check"] = fit_runs(runs + [check])
-    _write(path, result)
+    write_json(path, result)
     return result
 
 
@@ -109,12 +108,6 @@ def record_check(prediction: dict[str, Any], measured: float) -> None:
     if "interval_from_L(C)" in prediction:
         low, high = prediction["interval_from_L(C)"]
         prediction["inside_interval_from_L(C)"] = low <= measured <= high
-
-
-def _write(path: str, result: dict[str, Any]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
