@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -28,11 +27,9 @@ from mixing.tokenizer import Tokenizer
 from mixing.train_tokenizer import train_bpe
 from pipeline.build import run_build
 from pipeline.config import load_build_config
+from pipeline.demo import icl_model_overrides, train_model
 
 SHOTS = [0, 1, 10]
-MODEL = ["model.size=\"tiny\"", "model.n_ctx=256", "model.attention=[\"global\"]",
-         "model.d_model=128", "model.n_layer=3", "model.n_head=4", "micro_batch=16",
-         "optim.lr=3e-3", "optim.batch_tokens=4096", "optim.batch_ramp_tokens=0"]
 BUILD = """
 [[sources]]
 name = "worksheets"
@@ -61,24 +58,6 @@ def prepare(out: Path, docs: int, pairs: int, seed: int) -> tuple[str, int, list
     config.write_text(BUILD.format(budget=sum(len(t) for t in texts)))
     build = run_build(load_build_config(str(config), []), str(out / "build"), [])
     return build.manifest_path, Tokenizer.from_path(out / "tokenizer").vocab_size, tasks
-
-
-def train(manifest: str, vocab_size: int, out: Path, steps: int) -> str:
-    import torch
-
-    from training.train_config import load_train_config
-    from training.trainer import Trainer
-    torch.set_num_threads(1)
-    run = out / "run"
-    shutil.rmtree(run, ignore_errors=True)
-    tokens = steps * 4096
-    config = load_train_config(None, [
-        f"data.manifest={json.dumps(manifest)}", f"out_dir={json.dumps(str(run))}",
-        f"max_steps={steps}", f"optim.warmup_tokens={tokens // 20}",
-        f"optim.decay_end_tokens={tokens}", "eval.every_steps=0", "log_every=50",
-        "checkpoint.every_steps=0", f"model.vocab_size={vocab_size}", *MODEL])
-    Trainer(config).fit()
-    return str(run / "checkpoints")
 
 
 def evaluate(checkpoints: str, out: Path, tasks: list) -> dict[str, dict[int, list[float]]]:
@@ -112,7 +91,8 @@ def main() -> None:
     started = time.perf_counter()
     manifest, vocab_size, tasks = prepare(out, args.docs, args.pairs, args.seed)
     prepared = time.perf_counter()
-    checkpoints = train(manifest, vocab_size, out, args.steps)
+    checkpoints = train_model(manifest, str(out / "run"), [
+        *icl_model_overrides(args.steps, vocab_size), "eval.every_steps=0", "log_every=50"])
     trained = time.perf_counter()
     correct = evaluate(checkpoints, out, tasks)
     print(f"prepare {prepared - started:.0f} s, train {trained - prepared:.0f} s, "

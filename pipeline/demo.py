@@ -60,17 +60,24 @@ token_budget = {budget}
 """
 
 
-# A `tiny`-sized model widened to see ten solved problems at once (256 tokens of global
-# attention, 3 layers of 128), on one thread: 900 steps of 4,096 tokens = 3.7 M tokens, 2.5
-# times the mixture's 1.5 M-token budget. Warm-up 5 %, cosine decay to the last step.
+def icl_model_overrides(steps: int, vocab_size: int) -> list[str]:
+    """Train settings of the small model that learns the hidden-operation exercises in context
+    (also `bench/icl_sanity.py`'s): `tiny` widened to see ten solved problems at once (256
+    tokens of global attention, 3 layers of 128), `steps` batches of 4,096 tokens, warm-up 5 %,
+    cosine decay to the last step."""
+    tokens = steps * 4096
+    return ["model.size=\"tiny\"", "model.n_ctx=256", "model.attention=[\"global\"]",
+            "model.d_model=128", "model.n_layer=3", "model.n_head=4",
+            f"model.vocab_size={vocab_size}", "micro_batch=16", "optim.lr=3e-3",
+            "optim.batch_tokens=4096", "optim.batch_ramp_tokens=0", f"max_steps={steps}",
+            f"optim.warmup_tokens={tokens // 20}", f"optim.decay_end_tokens={tokens}",
+            "checkpoint.every_steps=0"]
+
+
+# On one thread: 3.7 M tokens, 2.5 times the mixture's 1.5 M-token budget.
 DEMO_TRAIN_STEPS = 900
-DEMO_TRAIN_OVERRIDES = [
-    "model.size=\"tiny\"", "model.n_ctx=256", "model.attention=[\"global\"]",
-    "model.d_model=128", "model.n_layer=3", "model.n_head=4", f"model.vocab_size={DEMO_VOCAB_SIZE}",
-    "micro_batch=16", "optim.lr=3e-3", "optim.batch_tokens=4096", "optim.batch_ramp_tokens=0",
-    f"max_steps={DEMO_TRAIN_STEPS}", f"optim.warmup_tokens={DEMO_TRAIN_STEPS * 4096 // 20}",
-    f"optim.decay_end_tokens={DEMO_TRAIN_STEPS * 4096}", "eval.every_steps=150",
-    "log_every=20", "checkpoint.every_steps=0"]
+DEMO_TRAIN_OVERRIDES = [*icl_model_overrides(DEMO_TRAIN_STEPS, DEMO_VOCAB_SIZE),
+                        "eval.every_steps=150", "log_every=20"]
 DEMO_SHOTS = [0, 1, 10]
 
 
@@ -83,8 +90,8 @@ class DemoResult:
     """"build" / "train" / "eval" -> report.html (empty when training was skipped)."""
 
 
-def train_demo_model(manifest_path: str, run_dir: str) -> str:
-    """A fresh run of the demo model on the build; returns the checkpoints folder."""
+def train_model(manifest_path: str, run_dir: str, overrides: list[str]) -> str:
+    """A fresh run (config defaults + `overrides`) on a build; returns the checkpoints folder."""
     import torch
 
     from training.train_config import load_train_config
@@ -94,7 +101,7 @@ def train_demo_model(manifest_path: str, run_dir: str) -> str:
     torch.set_num_threads(1)
     shutil.rmtree(run_dir, ignore_errors=True)  # a rerun starts over rather than resumes
     config = load_train_config(None, [f"data.manifest={json.dumps(manifest_path)}",
-                                      f"out_dir={json.dumps(run_dir)}", *DEMO_TRAIN_OVERRIDES])
+                                      f"out_dir={json.dumps(run_dir)}", *overrides])
     Trainer(config).fit()
     return os.path.join(run_dir, "checkpoints")
 
@@ -147,7 +154,7 @@ def run_demo(output: str, overrides: list[str], beam_args: list[str],
     result = DemoResult(corpus, tokenizer_dir, build)
     if train:
         run_dir, results_dir = os.path.join(output, "run"), os.path.join(output, "eval")
-        checkpoints = train_demo_model(build.manifest_path, run_dir)
+        checkpoints = train_model(build.manifest_path, run_dir, DEMO_TRAIN_OVERRIDES)
         evaluate_demo_model(checkpoints, tasks, benchmarks_dir, build_dir, results_dir)
         result.reports = write_demo_reports(output, build_dir, run_dir, results_dir)
     return result
