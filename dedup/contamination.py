@@ -18,7 +18,7 @@ exactly the most contaminated documents. A long book with a few far-apart collis
 long pieces either way (the paper's own filter failed on such long documents; nothing here
 depends on document length).
 
-Input and output are `pipeline.records.Document` / `Rejected`; no Beam here.
+Input and output are `core.records.Document` / `Rejected`; no Beam here.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def key_removal(removal: Removal):
 
 
 def band_row_by_id(item) -> tuple[str, dict]:
-    """((band, band hash), Node) -> (doc id, band index row) (see `pipeline.shards`)."""
+    """((band, band hash), Node) -> (doc id, band index row) (see `core.shards`)."""
     (band, key), node = item
     return node.id, {"band": band, "band_hash": key, "doc_id": node.id, "source": node.source,
                      "role": node.role}

@@ -179,7 +179,7 @@ def _full_precision(logits: torch.Tensor) -> torch.Tensor:
 
 
 class ProjectModel(LogLikelihoodModel):
-    """A `training.model.GPT` with a tokenizer (`mixing.tokenizer.Tokenizer` or any object
+    """A `training.model.GPT` with a tokenizer (`core.tokenizer.Tokenizer` or any object
     with `encode_batch` (appending end-of-text), `decode` and `eot_id`)."""
 
     def __init__(self, model, tokenizer, batch_size: int = 8, show_progress: bool = False):
@@ -225,7 +225,7 @@ class ProjectModel(LogLikelihoodModel):
 class HFModel(LogLikelihoodModel):
     """A local Hugging Face causal LM folder (e.g. `crawl2gpt export`'s), never downloaded.
 
-    The tokenizer is the folder's own (AutoTokenizer), or a `mixing.tokenizer.Tokenizer` given.
+    The tokenizer is the folder's own (AutoTokenizer), or a `core.tokenizer.Tokenizer` given.
     """
 
     def __init__(self, path: str | Path, tokenizer=None, device: str = "cpu",

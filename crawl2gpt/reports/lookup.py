@@ -3,7 +3,7 @@
 A document is either in a `documents/` shard (kept; its token row says which token shard) or
 in one `rejected/<stage>/` shard (that stage removed it, with reason and detail). Contamination
 removal replaces a document by pieces whose ids derive from the parent's
-(`pipeline.records.derive_id`): the parent's rejected row lists `piece_ids`, a kept piece's
+(`core.records.derive_id`): the parent's rejected row lists `piece_ids`, a kept piece's
 `meta.parent_id` names the parent, so the trace follows pieces both ways.
 """
 

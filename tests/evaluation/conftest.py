@@ -11,7 +11,7 @@ torch.set_num_threads(1)
 
 
 class ByteTokenizer:
-    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `mixing.tokenizer`)."""
+    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `core.tokenizer`)."""
 
     eot_id = 256
 

@@ -47,7 +47,7 @@ def run_dir(shared_data, tmp_path_factory):
 
 
 class ByteTokenizer:
-    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `mixing.tokenizer`)."""
+    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `core.tokenizer`)."""
 
     eot_id = EOT
 
