@@ -29,6 +29,7 @@ import numpy as np
 from dedup.benchmarks import Benchmark
 from dedup.contamination_config import ContaminationConfig
 from dedup.ngrams import find_in_sorted, ngram_hashes, normalize, sequence_ngrams, word_hashes
+from pipeline.config import join_inside
 from pipeline.records import Document
 
 Ref = tuple[str, str]  # (benchmark name, example id)
@@ -134,7 +135,7 @@ def write_splits(records: Iterable[dict], out_dir: str) -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for record in records:
-        path = os.path.join(out_dir, f"{record['benchmark']}.json")
+        path = join_inside(out_dir, f"{record['benchmark']}.json")
         with open(path, "w", encoding="utf-8") as f:
             f.write(split_json(record))
         paths.append(path)

@@ -231,7 +231,8 @@ class HFModel(LogLikelihoodModel):
     def __init__(self, path: str | Path, tokenizer=None, device: str = "cpu",
                  batch_size: int = 8, show_progress: bool = False):
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        self.model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
+        self.model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True,
+                                                          use_safetensors=True)
         self.model.to(device).eval()
         config = self.model.config
         self.n_ctx = getattr(config, "n_positions", None) or config.max_position_embeddings

@@ -23,6 +23,7 @@ from mixing.config import TokenizeConfig
 from mixing.token_shards import shuffle_bucket, shuffle_key, write_token_shard
 from mixing.tokenizer import Tokenizer
 from pipeline.beam_utils import SplitByTag
+from pipeline.config import join_inside
 from pipeline.records import Document, Rejected
 from pipeline.shards import ShardReport
 
@@ -114,7 +115,7 @@ class WriteTokenFileFn(beam.DoFn):
             info = write_token_shard(rows, local, source=source, seed=self._config.seed,
                                      id_dtype=rows[0][1].dtype.name,
                                      row_group_bytes=self._config.row_group_bytes)
-            with FileSystems.create(posixpath.join(self._staging_dir, relative)) as f:
+            with FileSystems.create(join_inside(self._staging_dir, relative)) as f:
                 f.write(local.read_bytes())
         yield ShardReport(path=relative, kind="tokens", source=source, rows=info.num_documents,
                           text_bytes=0, file_bytes=info.bytes, sha256=info.sha256,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import posixpath
 import uuid
 from collections import Counter, defaultdict
@@ -32,7 +33,7 @@ from dedup.contamination_transforms import SplitCleanDirty
 from mixing.manifest_section import tokens_section
 from mixing.tokenizer import Tokenizer
 from mixing.transforms import TokenizeDocuments, WriteTokenShards
-from pipeline.config import BuildConfig
+from pipeline.config import BuildConfig, join_inside
 from pipeline.manifest import assemble_manifest, commit_build, verify_reports
 from pipeline.stages import load_object, stage_spec
 from pipeline.checkpoints import CheckpointStore
@@ -68,6 +69,27 @@ def list_input_files(config: BuildConfig) -> list[dict[str, Any]]:
                       for m in metadata]
     unique = {(f["source"], f["path"]): f for f in files}
     return [unique[k] for k in sorted(unique)]
+
+
+def check_output_dir(output_dir: str) -> None:
+    """A local output folder must be a folder (or not exist yet, under a folder)."""
+    if "://" in output_dir:
+        return
+    existing = os.path.abspath(output_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise InputError(f"output {output_dir}: {existing} is a file, not a folder")
+
+
+def check_files_read(files: list[dict[str, Any]], manifest: dict[str, Any], staging_dir: str
+                     ) -> None:
+    """A build none of whose input files could be read is an error, not an empty build."""
+    failed = sum(src["rejected_input_reasons"].get("read_file_failed", 0)
+                 for src in manifest["sources"].values())
+    if files and failed >= len(files):
+        raise InputError(f"every input file ({len(files)}) failed to read; nothing committed; "
+                         f"the errors are in {posixpath.join(staging_dir, 'rejected', 'read')}")
 
 
 def apply_stages(docs, config: BuildConfig, previous: list[PreviousBuild]
@@ -196,7 +218,7 @@ def contamination_section(config: BuildConfig, stage_rows: list[dict], staging_d
     splits = sorted((r for r in stage_rows if r["stage"] == "clean_dirty"),
                     key=lambda r: r["benchmark"])
     paths = write_splits([{k: v for k, v in r.items() if k != "stage"} for r in splits],
-                         posixpath.join(staging_dir, split_dir))
+                         join_inside(staging_dir, split_dir))
     relative = [posixpath.relpath(p, staging_dir) for p in paths]
     removal = sorted((r for r in stage_rows if r["stage"] == "contamination"),
                      key=lambda r: (r["kind"], r["name"]))
@@ -222,6 +244,7 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     `against` (previous build folders), documents already in those builds are removed and the
     manifest composes them with this build (`pipeline.incremental`).
     """
+    check_output_dir(output_dir)
     files = list_input_files(config)
     previous = load_previous_builds(list(against))
     check_against(previous, config)
@@ -247,6 +270,7 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
+    check_files_read(files, manifest, staging_dir)
     other_rows = [r for r in report["stage_rows"]
                   if r["stage"] not in ("contamination", "clean_dirty")]
     if other_rows:

@@ -9,11 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import posixpath
+import re
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 ROLES = ("raw", "reference")
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""A source name is a plain identifier: it becomes a folder name in every output."""
 
 
 class ConfigError(ValueError):
@@ -90,11 +96,25 @@ class BuildConfig:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"sources.name: duplicate source names {sorted(dup)}{where}")
+        from pipeline.sources import check_source
         for i, s in enumerate(self.sources):
+            if not SOURCE_NAME.fullmatch(s.name):
+                raise ConfigError(f"sources[{i}].name: {s.name!r} is not a plain identifier "
+                                  f"(letters, digits, '_' and '-'; at most 64){where}")
             if s.role not in ROLES:
                 raise ConfigError(f"sources[{i}].role: {s.role!r} is not one of {ROLES}{where}")
             if not s.inputs:
                 raise ConfigError(f"sources[{i}].inputs: source {s.name!r} has no inputs{where}")
+            problem = check_source(s)
+            if problem:
+                raise ConfigError(f"sources[{i}].{problem}{where}")
+        for key, value, minimum in (("read.max_record_bytes", self.read.max_record_bytes, 1),
+                                    ("normalize.min_chars", self.normalize.min_chars, 0),
+                                    ("normalize.max_chars", self.normalize.max_chars, 1),
+                                    ("shards.target_file_bytes", self.shards.target_file_bytes, 1),
+                                    ("shards.row_group_bytes", self.shards.row_group_bytes, 1)):
+            if value < minimum:
+                raise ConfigError(f"{key}: {value} is below the minimum {minimum}{where}")
         if self.exact_dedup.scope not in ("source", "global"):
             raise ConfigError(f"exact_dedup.scope: {self.exact_dedup.scope!r} is not 'source' "
                               f"or 'global'{where}")
@@ -154,17 +174,77 @@ def _build(cls: type, data: dict[str, Any], path: str, where: str) -> Any:
             if sub is SourceConfig:
                 if not isinstance(value, list):
                     raise ConfigError(f"{path}{name}: expected a list of tables{where}")
+                if not all(isinstance(v, dict) for v in value):
+                    raise ConfigError(f"{path}{name}: expected a list of tables{where}")
                 value = [_build(SourceConfig, v, f"{path}{name}[{i}].", where)
                          for i, v in enumerate(value)]
             else:
                 if not isinstance(value, dict):
                     raise ConfigError(f"{path}{name}: expected a table{where}")
                 value = _build(sub, value, f"{path}{name}.", where)
+        elif name in known:
+            _check_type(value, _field_types(cls).get(name, Any), f"{path}{name}", where)
         kwargs[name] = value
     try:
         return cls(**kwargs)
     except TypeError as e:
         raise ConfigError(f"{path.rstrip('.') or 'config'}: {e}{where}") from None
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - a hint that does not resolve is not checked
+        return {}
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+               list: "a list", dict: "a table"}
+
+
+def _type_matches(value: Any, hint: Any) -> bool:
+    """Whether a TOML value fits a field's annotation (unknown kinds of annotation do)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or isinstance(hint, typing.TypeVar):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_matches(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, (int, float))
+    if hint in _TYPE_NAMES:
+        return isinstance(value, hint)
+    if origin in (list, tuple):
+        element = args[0] if args else Any
+        return isinstance(value, (list, tuple)) and all(_type_matches(v, element) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if hint is type(None):
+        return "nothing"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (list, tuple):
+        return "a list" + (f" of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s"
+                           if args and args[0] in _TYPE_NAMES else "")
+    return _TYPE_NAMES.get(origin or hint, str(hint))
+
+
+def _check_type(value: Any, hint: Any, key: str, where: str) -> None:
+    if not _type_matches(value, hint):
+        raise ConfigError(f"{key}: expected {_describe(hint)}, got {value!r} "
+                          f"({_TYPE_NAMES.get(type(value), type(value).__name__)}){where}")
 
 
 _NESTED: dict[tuple[type, str], type] = {
@@ -202,23 +282,27 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         value = raw
     node = data
     parts = key.strip().split(".")
-    for part in parts[:-1]:
+    try:
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
         if isinstance(node, list):
-            node = node[int(part)]
+            node[int(parts[-1])] = value
         else:
-            node = node.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+            node[parts[-1]] = value
+    except (ValueError, IndexError, AttributeError, TypeError):
+        raise ConfigError(f"override {assignment!r}: {key.strip()!r} names no settable "
+                          f"config value") from None
 
 
 def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
-    """Make relative local input globs relative to the config file's folder."""
-    for src in data.get("sources", []):
-        src["inputs"] = [p if "://" in p or os.path.isabs(p) else _local_relative(base_dir, p)
-                         for p in src.get("inputs", [])]
+    """Make relative local input globs relative to the config file's folder (values of the
+    wrong type are left for the type check to name)."""
+    sources = data.get("sources")
+    for src in sources if isinstance(sources, list) else []:
+        inputs = src.get("inputs", []) if isinstance(src, dict) else None
+        if isinstance(inputs, list) and all(isinstance(p, str) for p in inputs):
+            src["inputs"] = [p if "://" in p or os.path.isabs(p) else _local_relative(base_dir, p)
+                             for p in inputs]
 
 
 # Config fields holding local paths, resolved relative to the config file's folder like inputs.
@@ -241,14 +325,26 @@ def resolve_paths(data: dict[str, Any], base_dir: str) -> None:
         if not isinstance(table, dict) or key not in table:
             continue
         value = table[key]
-        table[key] = ([_resolve(base_dir, v) for v in value] if isinstance(value, list)
-                      else _resolve(base_dir, value))
+        if isinstance(value, str):
+            table[key] = _resolve(base_dir, value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            table[key] = [_resolve(base_dir, v) for v in value]
 
 
 def _local_relative(base_dir: str, pattern: str) -> str:
     path = os.path.normpath(os.path.join(base_dir, pattern))
     # Beam's local glob matches nothing for a bare "name*" without a folder part.
     return path if os.sep in path else os.path.join(".", path)
+
+
+def join_inside(root: str, relative: str) -> str:
+    """`root/relative`, refusing a relative path (built from config or data) that is absolute,
+    empty or climbs out of `root`: a build writes nothing outside its output folder."""
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or relative.startswith(("/", "\\")) or "://" in relative \
+            or re.match(r"[A-Za-z]:", relative) or ".." in parts:
+        raise ConfigError(f"path {relative!r} would leave the output folder {root}")
+    return posixpath.join(root, relative)
 
 
 def load_build_config(path: str, overrides: list[str] | None = None) -> BuildConfig:

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import BuildConfig
+from pipeline.config import BuildConfig, ConfigError, join_inside
 from pipeline.records import Document
 from pipeline.shards import ShardReport, read_documents
 
@@ -28,6 +28,10 @@ FORMAT_VERSION = 1
 FIXED_STAGES = ["read", "normalize", "exact_dedup"]
 # Folders of a build's output, replaced as a whole by the next commit.
 BUILD_FOLDERS = ("documents", "rejected", "tokens", "contamination", "index")
+
+
+class ManifestError(ConfigError):
+    """A file given as a build manifest is not one; the message names it."""
 
 
 class SilentLossError(RuntimeError):
@@ -146,7 +150,7 @@ def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
     for subdir in BUILD_FOLDERS:
         _remove_if_exists(posixpath.join(output_dir, subdir))
     for relative in [r.path for r in reports] + list(extra_files):
-        target = posixpath.join(output_dir, relative)
+        target = join_inside(output_dir, relative)
         _ensure_dir(posixpath.dirname(target))
         FileSystems.rename([posixpath.join(staging_dir, relative)], [target])
     tmp_path = manifest_path + ".tmp"
@@ -158,8 +162,17 @@ def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
 
 
 def load_manifest(path: str) -> dict[str, Any]:
-    with FileSystems.open(path) as f:
-        return json.loads(f.read())
+    """A build's manifest; a file that is not one (truncated, not JSON) is a ManifestError."""
+    try:
+        with FileSystems.open(path) as f:
+            manifest = json.loads(f.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: not a build manifest (truncated or not JSON: {e})") from None
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read the manifest: {e}") from None
+    if not isinstance(manifest, dict) or not {"config", "sources"} <= set(manifest):
+        raise ManifestError(f"{path}: not a build manifest (no 'config' and 'sources')")
+    return manifest
 
 
 def iter_build_documents(manifest_path: str, sources: list[str] | None = None

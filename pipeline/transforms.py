@@ -25,7 +25,7 @@ from pipeline import exact_dedup, normalize
 from pipeline.beam_utils import SplitByTag
 from pipeline.checkpoints import CheckpointStore, checkpoint_key, file_config, file_sha256, \
     marker_counts
-from pipeline.config import BuildConfig, ExactDedupConfig, ShardConfig
+from pipeline.config import BuildConfig, ExactDedupConfig, ShardConfig, join_inside
 from pipeline.progress import CountingReader, ProgressLine
 from pipeline.records import Document, Rejected
 from pipeline.shards import (ShardReport, bucket_of, document_row, rejected_bucket_key,
@@ -198,7 +198,7 @@ class WriteBucketFn(beam.DoFn):
         self._config = config
 
     def _write_file(self, relative_path: str, data: bytes) -> None:
-        with FileSystems.create(posixpath.join(self._staging_dir, relative_path)) as f:
+        with FileSystems.create(join_inside(self._staging_dir, relative_path)) as f:
             f.write(data)
 
     def process(self, element: tuple[tuple, Iterable[Any]]) -> Iterable[dict]:

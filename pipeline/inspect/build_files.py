@@ -31,8 +31,15 @@ class Build:
         path = os.path.join(build_dir, "manifest.json")
         if not os.path.isfile(path):
             raise InspectError(f"{build_dir}: no manifest.json (not a finished build)")
-        with open(path, encoding="utf-8") as f:
-            return cls(build_dir, json.load(f))
+        try:
+            with open(path, encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InspectError(f"{path}: not a build manifest (truncated or not JSON: {e})"
+                               ) from None
+        if not isinstance(manifest, dict) or "sources" not in manifest:
+            raise InspectError(f"{path}: not a build manifest (no 'sources')")
+        return cls(build_dir, manifest)
 
     def path(self, relative: str) -> str:
         return os.path.join(self.root, relative)

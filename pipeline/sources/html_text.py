@@ -12,9 +12,8 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 from resiliparse.parse.html import HTMLTree
 
+from pipeline.sources import EXTRACT_MODES
 from pipeline.sources.main_content import extract_main_text
-
-EXTRACT_MODES = ("full", "main")
 
 
 def decode_html(payload: bytes, charset: str | None = None) -> str:
