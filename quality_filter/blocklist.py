@@ -24,6 +24,7 @@ _DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]")
+_OPAQUE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
 
 class BlocklistError(ValueError):
@@ -54,12 +55,14 @@ def _unreserved(match: re.Match) -> str:
 def normalize_url(url: str) -> str | None:
     """The comparable form of a URL: `host[:port]/path?query`, scheme and fragment dropped.
 
-    A URL without a scheme (`evil.com/e`) is read as http; the port is kept only when it is
+    A URL without a scheme (`evil.com/e`, `evil.com:8080/`) is read as http; the port is kept only when it is
     not the scheme's default (an out-of-range one too: the host still matches); escapes of
     unreserved characters are decoded (RFC 3986 6.2.2). None when there is no host.
     """
     url = url.strip()
     if "://" not in url:
+        if _OPAQUE.match(url):    # mailto:, javascript:, data: ... name no host
+            return None
         url = "http:" + url if url.startswith("//") else "http://" + url
     try:
         parts = urlsplit(url)
