@@ -13,8 +13,8 @@ from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 from resiliparse.parse.html import HTMLTree
 
 from pipeline.sources import EXTRACT_MODES
+from pipeline.sources.html_depth import check_nesting
 from pipeline.sources.main_content import extract_main_text
-
 
 def decode_html(payload: bytes, charset: str | None = None) -> str:
     """Decode HTML bytes with the declared charset if it works, else a detected one."""
@@ -32,6 +32,7 @@ def extract_text(html: str | bytes, mode: str = "full", charset: str | None = No
         raise ValueError(f"extract mode {mode!r} is not one of {EXTRACT_MODES}")
     if isinstance(html, bytes):
         html = decode_html(html, charset)
+    check_nesting(html)
     if mode == "main":
         return extract_main_text(html)
     tree = HTMLTree.parse(html)

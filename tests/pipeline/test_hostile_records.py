@@ -5,8 +5,11 @@ Expected outcomes are known by construction: the inputs are built here record by
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from pipeline.sources.html_depth import MAX_NESTING, nesting_depth
 from tests.pipeline.test_warc_reader import gz, record
 from tests.pipeline.warc_helpers import read_bytes
 
@@ -29,3 +32,39 @@ def test_lying_content_length_loses_only_its_record(compress, bad_length):
     bad = tally.rejected[0]
     assert bad.source_offset == len(b"".join(gz(r) if compress else r for r in records[:3]))
     assert bad.detail["declared_length"] == bad_length
+
+
+def nested(depth_groups: int) -> bytes:
+    return (b"<html><body>" + b"<div><span><p><b><i>" * depth_groups + b"deep text"
+            + b"</i></b></p></span></div>" * depth_groups + b"</body></html>")
+
+
+def page(html: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + html
+
+
+@pytest.mark.parametrize("mode", ["full", "main"])
+def test_a_page_nested_100k_deep_is_rejected_in_bounded_time(mode):
+    deep = nested(100_000)             # 4.5 MB; parsing it took 59 s and 832 MB in `main` mode
+    data = record(block=page(deep), uri="http://example.org/deep") + record(uri=URLS[0])
+    start = time.monotonic()
+    tally = read_bytes(data, extract=mode)
+    assert time.monotonic() - start < 10
+    assert [d.url for d in tally.docs] == [URLS[0]]
+    assert tally.reject_reasons == {"html_too_deep": 1}
+    # html, body and 4 of each group's 5 tags nest (an unclosed `p` is closed by the parser)
+    assert tally.rejected[0].detail == {"url": "http://example.org/deep",
+                                        "depth": 2 + 4 * 100_000, "limit": MAX_NESTING}
+
+
+def test_a_page_below_the_limit_is_read():
+    tally = read_bytes(record(block=page(nested(200))), extract="full")
+    assert tally.reject_reasons == {} and tally.docs[0].text == "deep text"
+
+
+def test_nesting_depth_by_hand():
+    # div 1, p/br do not nest, <img/> and <path/> close themselves, svg 2, stray </div>s stop at 0
+    html = "<div><p>a<br><img/><svg><path d=''/></svg></div></div></div><div>" + "<b>" * 3
+    assert nesting_depth(html) == 4
+    assert nesting_depth("</i>" * 5 + "<i>" * 3) == 3      # closing first cannot hide depth
+    assert nesting_depth("no tags") == 0
