@@ -34,7 +34,7 @@ from mixing.manifest_section import tokens_section
 from mixing.tokenizer import Tokenizer
 from mixing.transforms import TokenizeDocuments, WriteTokenShards
 from pipeline.config import BuildConfig, join_inside
-from pipeline.manifest import assemble_manifest, commit_build, verify_reports
+from pipeline.manifest import assemble_manifest, commit_build, recover_commit, verify_reports
 from pipeline.stages import load_object, stage_spec
 from pipeline.checkpoints import CheckpointStore
 from pipeline.incremental import (PreviousBuild, check_against, composition_section,
@@ -248,6 +248,7 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     files = list_input_files(config)
     previous = load_previous_builds(list(against))
     check_against(previous, config)
+    recover_commit(output_dir)        # a commit killed after its commit point is finished
     clean_stale_staging(output_dir)
     checkpoints = CheckpointStore(output_dir)
     if resume:

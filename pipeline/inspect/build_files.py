@@ -29,6 +29,9 @@ class Build:
     @classmethod
     def open(cls, build_dir: str) -> Build:
         path = os.path.join(build_dir, "manifest.json")
+        if os.path.exists(os.path.join(build_dir, "_commit.json")):
+            from pipeline.manifest import recover_commit    # a commit that was interrupted
+            recover_commit(build_dir)
         if not os.path.isfile(path):
             raise InspectError(f"{build_dir}: no manifest.json (not a finished build)")
         try:
