@@ -5,10 +5,17 @@ Expected outcomes are known by construction: the inputs are built here record by
 
 from __future__ import annotations
 
+import io
+import json
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from pipeline.config import SourceConfig
+from pipeline.records import Document, Rejected
+from pipeline.sources import ReadContext, get_reader
 from pipeline.sources.html_depth import MAX_NESTING, nesting_depth
 from tests.pipeline.test_warc_reader import gz, record
 from tests.pipeline.warc_helpers import read_bytes
@@ -68,3 +75,48 @@ def test_nesting_depth_by_hand():
     assert nesting_depth(html) == 4
     assert nesting_depth("</i>" * 5 + "<i>" * 3) == 3      # closing first cannot hide depth
     assert nesting_depth("no tags") == 0
+
+
+LIMIT = 1000
+BIG = "big " * 500                      # 2,000 bytes: over the limit
+SMALL = ["first document text", "third document text"]
+
+
+def parquet_bytes() -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": [SMALL[0], BIG, SMALL[1]]}), buffer)
+    return buffer.getvalue()
+
+
+def wikiextractor_bytes() -> bytes:
+    return "".join(f'<doc id="{i}" url="u{i}" title="T{i}">\nT{i}\n{text}\n</doc>\n'
+                   for i, text in enumerate([SMALL[0], BIG, SMALL[1]])).encode()
+
+
+def wikipedia_xml_bytes() -> bytes:
+    pages = "".join(f"<page><title>T{i}</title><ns>0</ns><id>{i}</id><revision>"
+                    f"<timestamp>2020-01-01T00:00:00Z</timestamp><text>{text}</text></revision>"
+                    f"</page>" for i, text in enumerate([SMALL[0], BIG, SMALL[1]]))
+    return f"<mediawiki>{pages}</mediawiki>".encode()
+
+
+@pytest.mark.parametrize("fmt, data, suffix", [
+    ("parquet", parquet_bytes, "parquet"),
+    ("jsonl", lambda: "".join(json.dumps({"text": t}) + "\n"
+                              for t in [SMALL[0], BIG, SMALL[1]]).encode(), "jsonl"),
+    ("wikiextractor", wikiextractor_bytes, "txt"),
+    ("wikipedia-xml", wikipedia_xml_bytes, "xml"),
+    ("text", lambda: BIG.encode(), "txt"),
+])
+def test_max_record_bytes_applies_to_every_reader(tmp_path, fmt, data, suffix):
+    path = tmp_path / f"input.{suffix}"
+    path.write_bytes(data())
+    ctx = ReadContext(SourceConfig("s", "reference", [str(path)], fmt), str(path), LIMIT)
+    with open(path, "rb") as stream:
+        items = list(get_reader(fmt)(stream, ctx))
+    rejected = [i for i in items if isinstance(i, Rejected)]
+    assert [r.reason for r in rejected] == ["read_record_too_large"]
+    texts = [i.text for i in items if isinstance(i, Document)]
+    assert len(texts) == (0 if fmt == "text" else 2) and all("big" not in t for t in texts)
+    if fmt == "parquet":
+        assert rejected[0].source_offset == 1 and rejected[0].detail["size"] == len(BIG)
