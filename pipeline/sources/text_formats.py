@@ -177,17 +177,18 @@ def read_parquet(stream: BinaryIO, ctx: ReadContext) -> Iterator[ReadItem]:
         first_row = 0
         for group in range(parquet.num_row_groups):
             rows = parquet.metadata.row_group(group).num_rows
-            try:
-                table = parquet.read_row_group(group, columns=columns)
+            try:    # decoding includes the strings' UTF-8, checked when they become str
+                items = _parquet_rows(parquet.read_row_group(group, columns=columns), ctx,
+                                      first_row)
             except _PARQUET_ERRORS as e:
                 yield ctx.reject("bad_row_group", offset=first_row, row_group=group, rows=rows,
                                  error=f"{type(e).__name__}: {e}")
             else:
-                yield from _parquet_rows(table, ctx, first_row)
+                yield from items
             first_row += rows
 
 
-def _parquet_rows(table: pa.Table, ctx: ReadContext, first_row: int) -> Iterator[ReadItem]:
+def _parquet_rows(table: pa.Table, ctx: ReadContext, first_row: int) -> list[ReadItem]:
     """The row group's rows as items; rows over the size limit rejected before conversion."""
     sizes = np.zeros(table.num_rows, dtype=np.int64)
     for column in table.columns:
@@ -196,13 +197,10 @@ def _parquet_rows(table: pa.Table, ctx: ReadContext, first_row: int) -> Iterator
             sizes += pc.binary_length(column).fill_null(0).to_numpy()
     too_large = sizes > ctx.max_record_bytes
     records = iter(table.filter(pa.array(~too_large)).to_pylist())
-    for i in range(table.num_rows):
-        row = first_row + i
-        if too_large[i]:
-            yield ctx.reject("record_too_large", offset=row, row=row, size=int(sizes[i]),
-                             limit=ctx.max_record_bytes)
-        else:
-            yield record_to_item(next(records), ctx, row, row=row)
+    return [ctx.reject("record_too_large", offset=first_row + i, row=first_row + i,
+                       size=int(sizes[i]), limit=ctx.max_record_bytes) if too_large[i]
+            else record_to_item(next(records), ctx, first_row + i, row=first_row + i)
+            for i in range(table.num_rows)]
 
 
 def _parquet_columns(ctx: ReadContext, names: list[str]) -> list[str]:
