@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from evaluation.scoring import cut_at_stop, gnmt_length_penalty
-from training.model import band_mask
+from crawl2gpt.evaluation.scoring import cut_at_stop, gnmt_length_penalty
+from crawl2gpt.training.model import band_mask
 
 Request = tuple[list[int], list[int]]
 
@@ -195,8 +195,8 @@ class ProjectModel(LogLikelihoodModel):
     @classmethod
     def from_checkpoint(cls, path: str | Path, tokenizer_path: str | None = None,
                         device: str = "cpu", **options) -> ProjectModel:
-        from training.checkpoint import load_model
-        from training.sample import load_tokenizer
+        from crawl2gpt.training.checkpoint import load_model
+        from crawl2gpt.training.sample import load_tokenizer
         model, state = load_model(path, device)
         return cls(model, load_tokenizer(tokenizer_path, state.get("tokenizer", {})), **options)
 
@@ -279,7 +279,7 @@ def load_model(path: str | Path, tokenizer_path: str | None = None, device: str 
     if (Path(path) / "config.json").is_file():
         tokenizer = None
         if tokenizer_path:
-            from mixing.tokenizer import Tokenizer
+            from crawl2gpt.core.tokenizer import Tokenizer
             tokenizer = Tokenizer.from_path(tokenizer_path)
         return HFModel(path, tokenizer, **options)
     return ProjectModel.from_checkpoint(path, tokenizer_path, **options)

@@ -55,9 +55,10 @@ def _unreserved(match: re.Match) -> str:
 def normalize_url(url: str) -> str | None:
     """The comparable form of a URL: `host[:port]/path?query`, scheme and fragment dropped.
 
-    A URL without a scheme (`evil.com/e`, `evil.com:8080/`) is read as http; the port is kept only when it is
-    not the scheme's default (an out-of-range one too: the host still matches); escapes of
-    unreserved characters are decoded (RFC 3986 6.2.2). None when there is no host.
+    A URL without a scheme (`evil.com/e`, `evil.com:8080/`) is read as http; the port is kept
+    only when it is not the scheme's default (an out-of-range one too: the host still
+    matches); escapes of unreserved characters are decoded (RFC 3986 6.2.2). None when there
+    is no host.
     """
     url = url.strip()
     if "://" not in url:

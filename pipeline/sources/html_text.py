@@ -12,9 +12,10 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.sources import EXTRACT_MODES
-from pipeline.sources.html_depth import check_nesting
-from pipeline.sources.main_content import extract_main_text
+from crawl2gpt.pipeline.sources import EXTRACT_MODES
+from crawl2gpt.pipeline.sources.html_depth import check_nesting
+from crawl2gpt.pipeline.sources.main_content import extract_main_text
+
 
 def decode_html(payload: bytes, charset: str | None = None) -> str:
     """Decode HTML bytes with the declared charset if it works, else a detected one."""

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from evaluation.models import ProjectModel
-from training.config import model_config
-from training.model import GPT
+from crawl2gpt.evaluation.models import ProjectModel
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.model import GPT
 
 torch.set_num_threads(1)
 

@@ -6,10 +6,10 @@ import argparse
 
 import pytest
 
-import evaluation.cli as eval_cli
-from evaluation.harness import evaluate_task, make_prompts
-from evaluation.models import ProjectModel
-from evaluation.tasks import all_tasks, read_examples
+import crawl2gpt.evaluation.cli as eval_cli
+from crawl2gpt.evaluation.harness import evaluate_task, make_prompts
+from crawl2gpt.evaluation.models import ProjectModel
+from crawl2gpt.evaluation.tasks import all_tasks, read_examples
 from tests.evaluation.conftest import ByteTokenizer, tiny_gpt
 from tests.evaluation.test_models import brute_force
 
@@ -66,7 +66,7 @@ def test_without_benchmarks_eval_says_what_to_pass(tmp_path, monkeypatch):
 
 
 def test_a_wrong_benchmarks_folder_is_one_message(tmp_path, monkeypatch):
-    monkeypatch.setattr("evaluation.models.load_model", lambda *a, **k: ProjectModel(
+    monkeypatch.setattr("crawl2gpt.evaluation.models.load_model", lambda *a, **k: ProjectModel(
         tiny_gpt("tiny", n_ctx=N_CTX), ByteTokenizer()))
     with pytest.raises(SystemExit, match=r"^crawl2gpt eval: .*piqa\.jsonl"):
         eval_cli.cmd_eval(eval_args(benchmarks=str(tmp_path), out=str(tmp_path / "out")))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from experiments.ablate import summarize
-from experiments.report import write_ablation_report
+from crawl2gpt.experiments.ablate import summarize
+from crawl2gpt.experiments.report import write_ablation_report
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import SourceConfig
-from pipeline.records import Document, Rejected, Skipped
-from pipeline.sources import ReadContext, get_reader
+from crawl2gpt.core.records import Document, Rejected, Skipped
+from crawl2gpt.pipeline.config import SourceConfig
+from crawl2gpt.pipeline.sources import ReadContext, get_reader
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SEED_BYTES = 64 * 1024

@@ -12,14 +12,14 @@ import json
 import shutil
 
 import pytest
-
-import pipeline.build
-import pipeline.manifest
 from apache_beam.io.filesystems import FileSystems
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.manifest import JOURNAL_NAME, commit_build, iter_build_documents
-from tests.pipeline.test_build import A_LINES, B_LINES, long_line, write_config
+
+import crawl2gpt.core.manifest
+import crawl2gpt.pipeline.build
+from crawl2gpt.core.manifest import JOURNAL_NAME, commit_build, iter_build_documents
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
+from tests.pipeline.test_build import long_line, write_config
 
 
 class Crash(Exception):
@@ -70,7 +70,7 @@ def staged(tmp_path, monkeypatch):
         shutil.copytree(out, tmp_path / "snapshot")
         captured.update(args=args, kwargs=kwargs)
         raise Crash("before the commit")
-    monkeypatch.setattr(pipeline.build, "commit_build", snapshot)
+    monkeypatch.setattr(crawl2gpt.pipeline.build, "commit_build", snapshot)
     with pytest.raises(Crash):
         run_build(load_build_config(str(config_path)), str(out))
     return out, tmp_path / "snapshot", captured, old
@@ -84,13 +84,13 @@ def test_a_crash_at_every_step_of_the_commit(staged, monkeypatch):
     for changes in range(100):
         shutil.rmtree(out)
         shutil.copytree(snapshot, out)
-        monkeypatch.setattr(pipeline.manifest, "FileSystems", CrashingFileSystems(changes))
+        monkeypatch.setattr(crawl2gpt.core.manifest, "FileSystems", CrashingFileSystems(changes))
         try:
             commit_build(*captured["args"], **captured["kwargs"])
             crashed = False
         except Crash:
             crashed = True
-        monkeypatch.setattr(pipeline.manifest, "FileSystems", FileSystems)
+        monkeypatch.setattr(crawl2gpt.core.manifest, "FileSystems", FileSystems)
         committed = (out / JOURNAL_NAME).exists() or not crashed
         manifest, texts = texts_and_check(out)
         assert texts == (new_texts if committed else old_texts), changes

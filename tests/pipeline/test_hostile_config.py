@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dedup.clean_dirty import write_splits
-from pipeline.cli import main
-from pipeline.config import ConfigError, join_inside, load_build_config
+from crawl2gpt.cli import main
+from crawl2gpt.core.config import ConfigError, join_inside
+from crawl2gpt.dedup.clean_dirty import write_splits
+from crawl2gpt.pipeline.config import load_build_config
 
 GOOD = {"name": '"web"', "role": '"raw"', "inputs": '["in.jsonl"]', "format": '"jsonl"'}
 

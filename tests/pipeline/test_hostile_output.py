@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from pipeline.build import run_build
-from pipeline.cli import main
-from pipeline.config import BuildConfig, SourceConfig
-from pipeline.inspect.cli import terminal_safe
-from pipeline.shards import read_documents
+from crawl2gpt.cli import main
+from crawl2gpt.core.shards import read_documents
+from crawl2gpt.inspect_cli import terminal_safe
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import BuildConfig, SourceConfig
 
 URL = "http://evil.example/\x1b[2J\x1b[31mred\x1b]0;title\x07\r\nKEPT fake line\x9b1m"
 

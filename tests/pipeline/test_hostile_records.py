@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import SourceConfig
-from pipeline.records import Document, Rejected
-from pipeline.sources import ReadContext, get_reader
-from pipeline.sources.html_depth import MAX_NESTING, nesting_depth
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.pipeline.config import SourceConfig
+from crawl2gpt.pipeline.sources import ReadContext, get_reader
+from crawl2gpt.pipeline.sources.html_depth import MAX_NESTING, nesting_depth
 from tests.pipeline.test_warc_reader import gz, record
 from tests.pipeline.warc_helpers import read_bytes
 

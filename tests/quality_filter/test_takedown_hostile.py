@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from quality_filter.blocklist import Blocklist, normalize_url, parse_domains, parse_urls
-from quality_filter.cli import cmd_takedown
+from crawl2gpt.quality_filter.blocklist import Blocklist, normalize_url, parse_domains, parse_urls
+from crawl2gpt.quality_filter.cli import cmd_takedown
 from tests.quality_filter.test_takedown import build, manifest_of
 
 BLOCK = Blocklist(parse_domains(["evil.com", "bücher.example"]),

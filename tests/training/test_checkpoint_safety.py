@@ -9,13 +9,18 @@ import pytest
 import torch
 import torch.distributed.checkpoint as dcp
 
-from training.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
-from training.config import model_config
-from training.export import main as export_main
-from training.model import GPT
-from training.safe_load import safe_dcp_load
-from training.sample import sample_main
-from training.schedule import OptimConfig, build_optimizer
+from crawl2gpt.training.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.export import main as export_main
+from crawl2gpt.training.model import GPT
+from crawl2gpt.training.safe_load import safe_dcp_load
+from crawl2gpt.training.sample import sample_main
+from crawl2gpt.training.schedule import OptimConfig, build_optimizer
 
 
 class ShellCommand:
