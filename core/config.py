@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import posixpath
+import re
 import tomllib
+import types
+import typing
 from typing import Any, Protocol
 
 ROLES = ("raw", "reference")
@@ -54,6 +58,8 @@ def from_dict(cls: type, data: dict[str, Any], path: str = "", where: str = "",
             value = [_table(sub, v, f"{path}{name}[{i}].", where) for i, v in enumerate(value)]
         elif sub is not None:
             value = _table(sub, value, f"{path}{name}.", where)
+        elif name in known:
+            _check_type(value, _field_types(cls).get(name, Any), f"{path}{name}", where)
         kwargs[name] = value
     try:
         return cls(**kwargs)
@@ -61,6 +67,62 @@ def from_dict(cls: type, data: dict[str, Any], path: str = "", where: str = "",
         raise ConfigError(str(e) if where in str(e) else f"{e}{where}") from None
     except TypeError as e:
         raise ConfigError(f"{path.rstrip('.') or 'config'}: {e}{where}") from None
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - a hint that does not resolve is not checked
+        return {}
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+               list: "a list", dict: "a table"}
+
+
+def _type_matches(value: Any, hint: Any) -> bool:
+    """Whether a TOML value fits a field's annotation (unknown kinds of annotation do)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or isinstance(hint, typing.TypeVar):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_matches(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, (int, float))
+    if hint in _TYPE_NAMES:
+        return isinstance(value, hint)
+    if origin in (list, tuple):
+        element = args[0] if args else Any
+        return isinstance(value, (list, tuple)) and all(_type_matches(v, element) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if hint is type(None):
+        return "nothing"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (list, tuple):
+        return "a list" + (f" of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s"
+                           if args and args[0] in _TYPE_NAMES else "")
+    return _TYPE_NAMES.get(origin or hint, str(hint))
+
+
+def _check_type(value: Any, hint: Any, key: str, where: str) -> None:
+    if not _type_matches(value, hint):
+        raise ConfigError(f"{key}: expected {_describe(hint)}, got {value!r} "
+                          f"({_TYPE_NAMES.get(type(value), type(value).__name__)}){where}")
 
 
 def _table(cls: type, value: Any, path: str, where: str) -> Any:
@@ -90,13 +152,23 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         value = raw
     node = data
     parts = key.strip().split(".")
-    for part in parts[:-1]:
+    try:
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
         if isinstance(node, list):
-            node = node[int(part)]
+            node[int(parts[-1])] = value
         else:
-            node = node.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+            node[parts[-1]] = value
+    except (ValueError, IndexError, AttributeError, TypeError):
+        raise ConfigError(f"override {assignment!r}: {key.strip()!r} names no settable "
+                          f"config value") from None
+
+
+def join_inside(root: str, relative: str) -> str:
+    """`root/relative`, refusing a relative path (built from config or data) that is absolute,
+    empty or climbs out of `root`: a build writes nothing outside its output folder."""
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or relative.startswith(("/", "\\")) or "://" in relative \
+            or re.match(r"[A-Za-z]:", relative) or ".." in parts:
+        raise ConfigError(f"path {relative!r} would leave the output folder {root}")
+    return posixpath.join(root, relative)

@@ -1,9 +1,11 @@
 """The build manifest's format: checked against the shards, then committed atomically.
 
-The manifest is the commit point of a build. Shards are written to a staging folder; only when
-every report is in and the rows read back from the shards equal the counts reported does the
-old manifest go, the shards move into place and the new manifest appear (written to a temp
-name, then renamed). A killed run therefore never leaves a manifest pointing at partial shards.
+Shards are written to a staging folder; only when every report is in and the rows read back
+from the shards equal the counts reported is the build committed: the new manifest goes into
+staging, a journal (`_commit.json`) is renamed into place — the commit point — and the files
+move over the old build's. A run killed before the commit point leaves the old build; one
+killed after it is finished by `recover_commit`, which the next build and every reader of the
+manifest run first. At no instant is neither build complete.
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from crawl2gpt.core.config import ConfigError, join_inside
 from crawl2gpt.core.records import Document
 from crawl2gpt.core.shards import INDEX_KINDS, SCHEMAS, ShardReport, read_documents
 
 MANIFEST_NAME = "manifest.json"
+JOURNAL_NAME = "_commit.json"
+"""Present only between a commit's commit point and its end (see `commit_build`)."""
 FORMAT_VERSION = 1
 # Folders of a build's output, replaced as a whole by the next commit.
 BUILD_FOLDERS = ("documents", "rejected", "tokens", "contamination", "index")
+
+
+class ManifestError(ConfigError):
+    """A file given as a build manifest is not one; the message names it."""
 
 
 class SilentLossError(RuntimeError):
@@ -63,29 +72,81 @@ def _ensure_dir(path: str) -> None:
 
 def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
                  reports: list[ShardReport], extra_files: list[str] = ()) -> str:
-    """Replace the previous build by the staged one; the manifest is written last.
+    """Replace the previous build by the staged one, crash-safely.
 
+    The new manifest is written into the staging folder, then a journal naming that folder
+    and the build's files is renamed into place: the commit point. Before it, the old build
+    is untouched; after it, `recover_commit` (run by the next build and by readers) finishes
+    the move. At every instant either the old or the new build is complete on disk.
     `extra_files` are further staged files (relative paths) that belong to the build.
     """
-    manifest_path = posixpath.join(output_dir, MANIFEST_NAME)
-    _remove_if_exists(manifest_path)
-    for subdir in BUILD_FOLDERS:
-        _remove_if_exists(posixpath.join(output_dir, subdir))
-    for relative in [r.path for r in reports] + list(extra_files):
-        target = posixpath.join(output_dir, relative)
-        _ensure_dir(posixpath.dirname(target))
-        FileSystems.rename([posixpath.join(staging_dir, relative)], [target])
-    tmp_path = manifest_path + ".tmp"
-    with FileSystems.create(tmp_path) as f:
-        f.write(json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
-    FileSystems.rename([tmp_path], [manifest_path])
+    _write_json(posixpath.join(staging_dir, MANIFEST_NAME), manifest)
+    files = [r.path for r in reports] + list(extra_files)
+    for relative in files:
+        join_inside(output_dir, relative)    # refuse before the commit point, not after
+    _write_json(posixpath.join(output_dir, JOURNAL_NAME),
+                {"staging": posixpath.basename(staging_dir), "files": files})
+    recover_commit(output_dir)
+    return posixpath.join(output_dir, MANIFEST_NAME)
+
+
+def recover_commit(output_dir: str) -> None:
+    """Finish a commit whose journal is in `output_dir` (idempotent; a no-op without one)."""
+    journal_path = posixpath.join(output_dir, JOURNAL_NAME)
+    if not FileSystems.exists(journal_path):
+        return
+    with FileSystems.open(journal_path) as f:
+        journal = json.loads(f.read())
+    staging_dir = posixpath.join(output_dir, journal["staging"])
+    staged_manifest = posixpath.join(staging_dir, MANIFEST_NAME)
+    new_files = set(journal["files"])
+    if FileSystems.exists(staged_manifest):   # else the new manifest is already in place
+        _remove_if_exists(posixpath.join(output_dir, MANIFEST_NAME))
+        _remove_old_files(output_dir, new_files)
+        for relative in sorted(new_files):
+            source, target = posixpath.join(staging_dir, relative), join_inside(output_dir,
+                                                                                relative)
+            if FileSystems.exists(source):
+                _remove_if_exists(target)
+                _ensure_dir(posixpath.dirname(target))
+                FileSystems.rename([source], [target])
+        FileSystems.rename([staged_manifest], [posixpath.join(output_dir, MANIFEST_NAME)])
     _remove_if_exists(staging_dir)
-    return manifest_path
+    FileSystems.delete([journal_path])
+
+
+def _remove_old_files(output_dir: str, keep: set[str]) -> None:
+    """Delete every file of the build folders that the new build does not name."""
+    for subdir in BUILD_FOLDERS:
+        pattern = posixpath.join(output_dir, subdir, "**")
+        old = [m.path for m in FileSystems.match([pattern])[0].metadata_list
+               if posixpath.relpath(m.path, output_dir) not in keep]
+        if old:
+            FileSystems.delete(old)
+
+
+def _write_json(path: str, value: Any) -> None:
+    """Write to a temporary name, then rename into place."""
+    tmp_path = path + ".tmp"
+    with FileSystems.create(tmp_path) as f:
+        f.write(json.dumps(value, indent=2, sort_keys=True).encode() + b"\n")
+    FileSystems.rename([tmp_path], [path])
 
 
 def load_manifest(path: str) -> dict[str, Any]:
-    with FileSystems.open(path) as f:
-        return json.loads(f.read())
+    """A build's manifest (an interrupted commit is finished first); a file that is not one
+    (truncated, not JSON) is a ManifestError."""
+    recover_commit(posixpath.dirname(path))
+    try:
+        with FileSystems.open(path) as f:
+            manifest = json.loads(f.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: not a build manifest (truncated or not JSON: {e})") from None
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read the manifest: {e}") from None
+    if not isinstance(manifest, dict) or not {"config", "sources"} <= set(manifest):
+        raise ManifestError(f"{path}: not a build manifest (no 'config' and 'sources')")
+    return manifest
 
 
 class BuildError(ValueError):
@@ -108,12 +169,13 @@ class OpenedBuild:
     def open(cls, path: str) -> OpenedBuild:
         """The build in folder `path` (or whose manifest is `path`)."""
         manifest_path = manifest_path_of(path)
+        recover_commit(posixpath.dirname(manifest_path))    # a commit that was interrupted
         if not FileSystems.exists(manifest_path):
             raise BuildError(f"{path}: no {MANIFEST_NAME} (not a finished build)")
         try:
             return cls(manifest_path, load_manifest(manifest_path))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise BuildError(f"{manifest_path}: not a build manifest ({e})") from None
+        except ManifestError as e:
+            raise BuildError(str(e)) from None
 
     @property
     def root(self) -> str:

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from crawl2gpt.core.manifest import BuildError, OpenedBuild
 from crawl2gpt.reports.errors import InspectError
+
+# C0 and C1 control characters (ESC starts terminal escape sequences; CR and LF fake lines).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(line: str) -> str:
+    """A line of data for the terminal: control characters shown as \\xNN, never sent."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
 
 
 def cmd_inspect_doc(args: argparse.Namespace) -> int:
@@ -22,7 +31,7 @@ def cmd_inspect_doc(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(fate.to_dict(), indent=1, default=str))
     else:
-        print("\n".join(describe(build, fate)))
+        print("\n".join(terminal_safe(line) for line in describe(build, fate)))
     return 0 if fate.status != "not_found" else 1
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from crawl2gpt.core.config import join_inside
 from crawl2gpt.core.records import Document
 from crawl2gpt.dedup.benchmarks import Benchmark
 from crawl2gpt.dedup.contamination_config import ContaminationConfig
@@ -142,7 +143,7 @@ def write_splits(records: Iterable[dict], out_dir: str) -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for record in records:
-        path = os.path.join(out_dir, f"{record['benchmark']}.json")
+        path = join_inside(out_dir, f"{record['benchmark']}.json")
         with open(path, "w", encoding="utf-8") as f:
             f.write(split_json(record))
         paths.append(path)
@@ -158,7 +159,7 @@ def contamination_section(config: ContaminationConfig, rows: list[dict[str, Any]
 
     splits = sorted((plain(r) for r in rows if r["part"] == "corpus"),
                     key=lambda r: r["benchmark"])
-    paths = write_splits(splits, posixpath.join(staging_dir, config.clean_dirty_dir))
+    paths = write_splits(splits, join_inside(staging_dir, config.clean_dirty_dir))
     relative = [posixpath.relpath(p, staging_dir) for p in paths]
     removal = sorted((plain(r) for r in rows if r["part"] == "stage"),
                      key=lambda r: (r["kind"], r["name"]))

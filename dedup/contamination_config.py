@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from crawl2gpt.core.config import ConfigError
+from crawl2gpt.core.config import ConfigError, join_inside
 
 MODES = ("side_input", "keyed_join")
 ON_BAD_LINE = ("raise", "skip")
@@ -89,6 +89,7 @@ class ContaminationConfig:
         for name, n in self.eval_n.items():
             if not isinstance(n, int) or n < 1:
                 raise ConfigError(f"contamination.eval_n.{name}: must be an integer >= 1")
+        join_inside("<output>", self.clean_dirty_dir)    # refused now, not after the build
         from crawl2gpt.dedup.benchmarks import FORMATS
         for name, fmt in self.formats.items():
             if fmt not in [*FORMATS, "generic"]:

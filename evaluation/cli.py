@@ -10,9 +10,19 @@ Writes `<out>/examples/<task>/k<K>.jsonl` (one row per example), `<out>/summary.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-DEFAULT_BENCHMARKS = "../shared/data/benchmarks"
+BENCHMARKS_ENV = "CRAWL2GPT_BENCHMARKS"
+# The shared test data beside this repository's checkout; not the working directory.
+REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+
+
+def default_benchmarks() -> str | None:
+    """$CRAWL2GPT_BENCHMARKS, else the shared data beside the checkout when it exists."""
+    if os.environ.get(BENCHMARKS_ENV):
+        return os.environ[BENCHMARKS_ENV]
+    return str(REPO_BENCHMARKS) if REPO_BENCHMARKS.is_dir() else None
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +35,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--out", help="results folder")
     ev.add_argument("--contamination", metavar="BUILD_DIR",
                     help="a build folder with contamination/clean_dirty/<benchmark>.json")
-    ev.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS, help="benchmark files folder")
+    ev.add_argument("--benchmarks", help=f"benchmark files folder (default: ${BENCHMARKS_ENV}, "
+                    f"else {REPO_BENCHMARKS})")
     ev.add_argument("--tokenizer", help="tokenizer folder (default: the checkpoint's, or the "
                     "HF folder's own)")
     ev.add_argument("--limit", type=int, help="evaluate only the first N examples per task")
@@ -42,12 +53,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from crawl2gpt.evaluation.models import load_model
     from crawl2gpt.evaluation.prompts import parse_shots
     from crawl2gpt.evaluation.tasks import TaskError, all_tasks, select_tasks
+    from crawl2gpt.training.checkpoint import CheckpointError
     if args.tasks == "list":
         for name, task in sorted(all_tasks().items()):
             print(f"{name:<28} {task.format:<16} {task.metric:<12} {task.path}")
         return 0
     if not (args.model and args.out):
         raise SystemExit("crawl2gpt eval: --model and --out are required (except --tasks list)")
+    benchmarks = args.benchmarks or default_benchmarks()
+    if not benchmarks:
+        raise SystemExit(f"crawl2gpt eval: no benchmarks folder: pass --benchmarks or set "
+                         f"${BENCHMARKS_ENV} ({REPO_BENCHMARKS} does not exist)")
     try:
         tasks = select_tasks([t.strip() for t in args.tasks.split(",") if t.strip()])
         shots = parse_shots(args.shots)
@@ -57,9 +73,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if device == "auto":
         from crawl2gpt.training.trainer import resolve_device
         device = str(resolve_device("auto"))
-    model = load_model(args.model, args.tokenizer, device, args.batch_size)
-    summary = run_eval(model, tasks, shots, args.benchmarks, args.out, args.seed, args.limit,
-                       args.contamination, args.decoding, model_name=str(args.model))
+    try:
+        model = load_model(args.model, args.tokenizer, device, args.batch_size)
+        summary = run_eval(model, tasks, shots, benchmarks, args.out, args.seed, args.limit,
+                           args.contamination, args.decoding, model_name=str(args.model))
+    except (TaskError, CheckpointError) as e:
+        raise SystemExit(f"crawl2gpt eval: {e}") from None
     print(format_table(summary, {t.name: t.metric for t in tasks}))
     print(f"results: {Path(args.out) / 'summary.json'}")
     return 0

@@ -7,8 +7,8 @@ to later ones, so padding changes nothing a request reads and results do not dep
 size, up to the rounding of the batched matrix products (float64 models: ~1e-12; float32:
 ~1e-7 relative). Log-softmax is taken in the logits' precision, sums in float64. Generation
 recomputes the padded batch each step (no KV cache: the answers scored here are a few tokens),
-reading each row at its own last real position, for the same reason. A context too long for
-n_ctx loses tokens from its left.
+reading each row at its own last real position, for the same reason. A request too long for
+n_ctx loses tokens from its left (`_window`).
 """
 
 from __future__ import annotations
@@ -81,20 +81,22 @@ class LogLikelihoodModel(ABC):
         return self.logits_at(self._padded(rows), last)[:, 0]
 
     def _window(self, context: list[int], continuation: list[int]) -> tuple[list[int], int]:
-        """Model input for one request (context cut from the left to fit) and its length."""
+        """Model input for one request and how many continuation tokens it scores.
+
+        As lm-eval, the request is cut from the left to n_ctx + 1 tokens. Where lm-eval stops
+        (a continuation longer than n_ctx), the cut goes on into the continuation: its last
+        n_ctx tokens are scored, the ones before are lost like the context.
+        """
         if not continuation:
             raise ValueError("a continuation must have at least one token")
-        if len(continuation) > self.n_ctx:
-            raise ValueError(f"continuation of {len(continuation)} tokens exceeds n_ctx "
-                             f"{self.n_ctx}")
         # one window for the whole request: the last token is a target, never an input
         tokens = ((context or [self.eot_id]) + continuation)[-(self.n_ctx + 1):]
-        return tokens[:-1], len(continuation)
+        return tokens[:-1], min(len(continuation), self.n_ctx)
 
     @torch.no_grad()
     def loglikelihood(self, requests: Sequence[Request]) -> list[tuple[float, bool]]:
         windows = [self._window(list(c), list(x)) for c, x in requests]
-        targets = [list(x) for _, x in requests]
+        targets = [list(x)[len(x) - windows[i][1]:] for i, (_, x) in enumerate(requests)]
         order = sorted(range(len(requests)), key=lambda i: (-len(windows[i][0]), i))
         results: list[tuple[float, bool]] = [(0.0, False)] * len(requests)
         for batch in self._batches(order, "loglikelihood"):
@@ -231,7 +233,8 @@ class HFModel(LogLikelihoodModel):
     def __init__(self, path: str | Path, tokenizer=None, device: str = "cpu",
                  batch_size: int = 8, show_progress: bool = False):
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        self.model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
+        self.model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True,
+                                                          use_safetensors=True)
         self.model.to(device).eval()
         config = self.model.config
         self.n_ctx = getattr(config, "n_positions", None) or config.max_position_embeddings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +157,8 @@ def write_ablation_report(result: dict[str, Any], out_dir: str) -> str:
     header = ["metric", "config", "mean", "sd (seeds)", "seeds",
               f"diff vs {result['configs'][0]}", "2 SE seeds", "2 SE seeds (paired)",
               "2 SE examples", "2 SE total", "exceeds noise"]
-    body = ["<h2>Verdicts</h2><ul>" + "".join(f"<li>{v}</li>" for v in result["verdicts"])
-            + "</ul>",
+    verdicts = "".join(f"<li>{escape(v)}</li>" for v in result["verdicts"])
+    body = [f"<h2>Verdicts</h2><ul>{verdicts}</ul>",
             ("<h2>Differences against the noise</h2><p>Seed noise: sd pooled over "
             "configurations; examples: the finite task set (task metrics only); a difference "
             "exceeds the noise beyond 2 SE total (experiments/compare.py).</p>"),

@@ -20,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.config import join_inside
 from crawl2gpt.core.records import Document, Rejected
 from crawl2gpt.core.shards import ShardReport
 from crawl2gpt.core.tokenizer import Tokenizer
@@ -114,7 +115,7 @@ class WriteTokenFileFn(beam.DoFn):
             info = write_token_shard(rows, local, source=source, seed=self._config.seed,
                                      id_dtype=rows[0][1].dtype.name,
                                      row_group_bytes=self._config.row_group_bytes)
-            with FileSystems.create(posixpath.join(self._staging_dir, relative)) as f:
+            with FileSystems.create(join_inside(self._staging_dir, relative)) as f:
                 f.write(local.read_bytes())
         yield ShardReport(path=relative, kind="tokens", source=source, rows=info.num_documents,
                           text_bytes=0, file_bytes=info.bytes, sha256=info.sha256,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import posixpath
 import uuid
 from collections import Counter, defaultdict
@@ -27,7 +28,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from crawl2gpt.core.manifest import OpenedBuild, commit_build, verify_reports
+from crawl2gpt.core.manifest import OpenedBuild, commit_build, recover_commit, verify_reports
 from crawl2gpt.core.shards import ShardReport
 from crawl2gpt.core.tokenizer import Tokenizer
 from crawl2gpt.mixing.manifest_section import tokens_section
@@ -79,6 +80,27 @@ def list_input_files(config: BuildConfig) -> list[dict[str, Any]]:
                       for m in metadata]
     unique = {(f["source"], f["path"]): f for f in files}
     return [unique[k] for k in sorted(unique)]
+
+
+def check_output_dir(output_dir: str) -> None:
+    """A local output folder must be a folder (or not exist yet, under a folder)."""
+    if "://" in output_dir:
+        return
+    existing = os.path.abspath(output_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise InputError(f"output {output_dir}: {existing} is a file, not a folder")
+
+
+def check_files_read(files: list[dict[str, Any]], manifest: dict[str, Any], staging_dir: str
+                     ) -> None:
+    """A build none of whose input files could be read is an error, not an empty build."""
+    failed = sum(src["rejected_input_reasons"].get("read_file_failed", 0)
+                 for src in manifest["sources"].values())
+    if files and failed >= len(files):
+        raise InputError(f"every input file ({len(files)}) failed to read; nothing committed; "
+                         f"the errors are in {posixpath.join(staging_dir, 'rejected', 'read')}")
 
 
 def apply_stages(docs, config: BuildConfig, previous: list[OpenedBuild]
@@ -251,9 +273,11 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     `against` (previous build folders), documents already in those builds are removed and the
     manifest composes them with this build (`pipeline.incremental`).
     """
+    check_output_dir(output_dir)
     files = list_input_files(config)
     previous = load_previous_builds(list(against))
     check_against(previous, config)
+    recover_commit(output_dir)        # a commit killed after its commit point is finished
     clean_stale_staging(output_dir)
     checkpoints = CheckpointStore(output_dir)
     if resume:
@@ -276,6 +300,7 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
+    check_files_read(files, manifest, staging_dir)
     sections, extra_files = stage_sections(config, report["stage_rows"], staging_dir)
     manifest.update(sections)
     manifest["index"] = index_section(config, reports)

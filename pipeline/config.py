@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,9 @@ from typing import Any
 from crawl2gpt.core.config import ROLES, ConfigError, apply_override, from_dict
 from crawl2gpt.core.shards import ShardConfig
 from crawl2gpt.pipeline.stages import STAGES, config_sections, section_config_class
+
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""A source name is a plain identifier: it becomes a folder name in every output."""
 
 
 @dataclass
@@ -80,11 +84,25 @@ class BuildConfig:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"sources.name: duplicate source names {sorted(dup)}{where}")
+        from crawl2gpt.pipeline.sources import check_source
         for i, s in enumerate(self.sources):
+            if not SOURCE_NAME.fullmatch(s.name):
+                raise ConfigError(f"sources[{i}].name: {s.name!r} is not a plain identifier "
+                                  f"(letters, digits, '_' and '-'; at most 64){where}")
             if s.role not in ROLES:
                 raise ConfigError(f"sources[{i}].role: {s.role!r} is not one of {ROLES}{where}")
             if not s.inputs:
                 raise ConfigError(f"sources[{i}].inputs: source {s.name!r} has no inputs{where}")
+            problem = check_source(s)
+            if problem:
+                raise ConfigError(f"sources[{i}].{problem}{where}")
+        for key, value, minimum in (("read.max_record_bytes", self.read.max_record_bytes, 1),
+                                    ("normalize.min_chars", self.normalize.min_chars, 0),
+                                    ("normalize.max_chars", self.normalize.max_chars, 1),
+                                    ("shards.target_file_bytes", self.shards.target_file_bytes, 1),
+                                    ("shards.row_group_bytes", self.shards.row_group_bytes, 1)):
+            if value < minimum:
+                raise ConfigError(f"{key}: {value} is below the minimum {minimum}{where}")
         if self.exact_dedup.scope not in ("source", "global"):
             raise ConfigError(f"exact_dedup.scope: {self.exact_dedup.scope!r} is not 'source' "
                               f"or 'global'{where}")
@@ -138,10 +156,14 @@ def build_config_from_dict(data: dict[str, Any], where: str = "") -> BuildConfig
 
 
 def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
-    """Make relative local input globs relative to the config file's folder."""
-    for src in data.get("sources", []):
-        src["inputs"] = [p if "://" in p or os.path.isabs(p) else _local_relative(base_dir, p)
-                         for p in src.get("inputs", [])]
+    """Make relative local input globs relative to the config file's folder (values of the
+    wrong type are left for the type check to name)."""
+    sources = data.get("sources")
+    for src in sources if isinstance(sources, list) else []:
+        inputs = src.get("inputs", []) if isinstance(src, dict) else None
+        if isinstance(inputs, list) and all(isinstance(p, str) for p in inputs):
+            src["inputs"] = [p if "://" in p or os.path.isabs(p) else _local_relative(base_dir, p)
+                             for p in inputs]
 
 
 def _resolve(base_dir: str, path: str) -> str:
@@ -160,8 +182,10 @@ def resolve_paths(data: dict[str, Any], base_dir: str) -> None:
         for key in getattr(section_config_class(section), "PATH_FIELDS", ()):
             if key in table:
                 value = table[key]
-                table[key] = ([_resolve(base_dir, v) for v in value] if isinstance(value, list)
-                              else _resolve(base_dir, value))
+                if isinstance(value, str):
+                    table[key] = _resolve(base_dir, value)
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    table[key] = [_resolve(base_dir, v) for v in value]
 
 
 def _local_relative(base_dir: str, pattern: str) -> str:

@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.config import join_inside
 from crawl2gpt.core.records import Document, Rejected
 from crawl2gpt.core.shards import (
     ShardReport,
@@ -211,7 +212,7 @@ class WriteBucketFn(beam.DoFn):
         self._config = config
 
     def _write_file(self, relative_path: str, data: bytes) -> None:
-        with FileSystems.create(posixpath.join(self._staging_dir, relative_path)) as f:
+        with FileSystems.create(join_inside(self._staging_dir, relative_path)) as f:
             f.write(data)
 
     def process(self, element: tuple[tuple, Iterable[Any]]) -> Iterable[dict]:

@@ -17,11 +17,14 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 _LABEL = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]")
+_OPAQUE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
 
 class BlocklistError(ValueError):
@@ -35,27 +38,51 @@ class Match(NamedTuple):
 
 
 def normalize_host(host: str) -> str:
-    host = host.strip().lower().rstrip(".")
+    """Lower case, percent-escapes undone, no trailing dot, IDNA (punycode) for non-ASCII."""
+    host = unquote(host).strip().lower().rstrip(".")
     try:
         return host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:
         return host
 
 
+def _unreserved(match: re.Match) -> str:
+    """A percent-escape decoded when it stands for an unreserved character, else upper-cased."""
+    char = chr(int(match.group(1), 16))
+    return char if _UNRESERVED.match(char) else match.group(0).upper()
+
+
 def normalize_url(url: str) -> str | None:
-    """The comparable form of a URL: `host[:port]/path?query`, scheme and fragment dropped."""
+    """The comparable form of a URL: `host[:port]/path?query`, scheme and fragment dropped.
+
+    A URL without a scheme (`evil.com/e`, `evil.com:8080/`) is read as http; the port is kept
+    only when it is not the scheme's default (an out-of-range one too: the host still
+    matches); escapes of unreserved characters are decoded (RFC 3986 6.2.2). None when there
+    is no host.
+    """
+    url = url.strip()
+    if "://" not in url:
+        if _OPAQUE.match(url):    # mailto:, javascript:, data: ... name no host
+            return None
+        url = "http:" + url if url.startswith("//") else "http://" + url
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
+        parts = urlsplit(url)
     except ValueError:
         return None
-    if not parts.hostname:
+    netloc = parts.netloc.rpartition("@")[2]
+    if netloc.startswith("["):    # IPv6 literal: the port follows the bracket
+        host, _, port = netloc.partition("]")
+        host, port = host + "]", port.removeprefix(":")
+    else:
+        host, _, port = netloc.partition(":")
+    host = normalize_host(host)
+    if not host:
         return None
-    host = normalize_host(parts.hostname)
-    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host = f"{host}:{port}"
-    path = parts.path or "/"
-    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+    if port and port.lstrip("0") != str(_DEFAULT_PORTS.get(parts.scheme.lower())):
+        host = f"{host}:{port.lstrip('0') or '0'}"
+    path = _ESCAPE.sub(_unreserved, parts.path or "/")
+    query = _ESCAPE.sub(_unreserved, parts.query)
+    return f"{host}{path}" + (f"?{query}" if query else "")
 
 
 @dataclass

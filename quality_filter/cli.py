@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import posixpath
+import sys
 from typing import Iterator
 
 from crawl2gpt.core.config import section_from_dict
@@ -59,9 +60,16 @@ def cmd_calibrate_quality(args: argparse.Namespace) -> int:
 
 def cmd_takedown(args: argparse.Namespace) -> int:
     from crawl2gpt.quality_filter.takedown import takedown
-    result = takedown(args.build, urls_file=args.urls, domains_file=args.domains)
+    try:
+        result = takedown(args.build, urls_file=args.urls, domains_file=args.domains)
+    except (OSError, ValueError) as e:    # no build, a bad manifest or a bad pattern file
+        print(f"crawl2gpt takedown: {e}", file=sys.stderr)
+        return 2
     for source, n in sorted(result.removed.items()):
         print(f"{source}: {n:,} documents removed")
+    for source, urls in sorted(result.unparsed.items()):
+        print(f"crawl2gpt takedown: warning: {source}: {len(urls):,} document URLs could not be "
+              f"parsed and were kept, e.g. {urls[0]!r}", file=sys.stderr)
     print(f"manifest: {result.manifest_path} ({len(result.files_written)} files rewritten)")
     return 0
 

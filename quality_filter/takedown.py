@@ -38,7 +38,7 @@ from crawl2gpt.core.shards import (
     rejected_sort_key,
     write_bucket,
 )
-from crawl2gpt.quality_filter.blocklist import Blocklist, load_blocklist
+from crawl2gpt.quality_filter.blocklist import Blocklist, load_blocklist, normalize_url
 from crawl2gpt.quality_filter.takedown_tokens import removed_ids, takedown_tokens
 
 STAGE = "takedown"
@@ -51,6 +51,8 @@ class TakedownResult:
     """Rows removed per source."""
     files_written: list[str] = field(default_factory=list)
     files_deleted: list[str] = field(default_factory=list)
+    unparsed: dict[str, list[str]] = field(default_factory=dict)
+    """Per source, the document URLs that could not be parsed (kept: nothing to match)."""
 
 
 def bucket_of_path(path: str) -> tuple[str, str]:
@@ -65,12 +67,14 @@ def takedown_row(doc: Document, match_kind: str, pattern: str) -> Rejected:
     return dataclasses.replace(rejected, text=None, text_truncated=False)
 
 
-def split_bucket(build_dir: str, shards: list[dict], patterns: Blocklist
+def split_bucket(build_dir: str, shards: list[dict], patterns: Blocklist, unparsed: list[str]
                  ) -> tuple[list[dict], list[Rejected]]:
-    """(rows kept, rejects) of one bucket's files."""
+    """(rows kept, rejects) of one bucket's files; URLs that do not parse go to `unparsed`."""
     kept, removed = [], []
     for shard in shards:
         for doc in read_documents(posixpath.join(build_dir, shard["path"])):
+            if doc.url and normalize_url(doc.url) is None:
+                unparsed.append(doc.url)
             match = patterns.match(doc.url)
             if match is None:
                 kept.append(document_row(doc))
@@ -95,7 +99,7 @@ class _Writer:
 
 
 def rewrite_source(build_dir: str, source: str, funnel: dict[str, Any], patterns: Blocklist,
-                   tag: str, config: ShardConfig, write: _Writer
+                   tag: str, config: ShardConfig, write: _Writer, unparsed: list[str]
                    ) -> tuple[list[ShardReport], list[ShardReport], Counter]:
     """New document shards of the affected buckets, rejected shards, reasons removed."""
     buckets: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -105,7 +109,7 @@ def rewrite_source(build_dir: str, source: str, funnel: dict[str, Any], patterns
     new_rejected: list[ShardReport] = []
     reasons: Counter = Counter()
     for (relative_dir, bucket), shards in sorted(buckets.items()):
-        kept, removed = split_bucket(build_dir, shards, patterns)
+        kept, removed = split_bucket(build_dir, shards, patterns, unparsed)
         if not removed:
             new_documents += [ShardReport(**s) for s in shards]
             continue
@@ -152,8 +156,11 @@ def takedown(build_dir: str, urls_file: str | None = None, domains_file: str | N
     result = TakedownResult(manifest_path)
     old_paths, new_rejected = set(), []
     for source, funnel in sorted(manifest["sources"].items()):
+        unparsed: list[str] = []
         documents, rejected, reasons = rewrite_source(build_dir, source, funnel, patterns, tag,
-                                                      config, write)
+                                                      config, write, unparsed)
+        if unparsed:
+            result.unparsed[source] = unparsed
         if not reasons:
             continue
         old_paths |= {s["path"] for s in funnel["shards"]}
@@ -177,7 +184,8 @@ def takedown(build_dir: str, urls_file: str | None = None, domains_file: str | N
                               text_bytes=sum(s["text_bytes"] for s in sources))
     manifest.setdefault("takedowns", []).append({
         "urls_file": urls_file, "domains_file": domains_file, "patterns": len(patterns),
-        "fingerprint": patterns.fingerprint(), "removed": dict(sorted(result.removed.items()))})
+        "fingerprint": patterns.fingerprint(), "removed": dict(sorted(result.removed.items())),
+        "unparsed_urls": {source: len(urls) for source, urls in sorted(result.unparsed.items())}})
     _commit_manifest(manifest_path, manifest)
     referenced = {s["path"] for f in sources for s in f["shards"]} | {
         s["path"] for e in manifest.get("tokens", {}).get("sources", {}).values()

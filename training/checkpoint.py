@@ -14,7 +14,8 @@ part of the GPT under the original names (training/parallel). Two things are sto
 layout-free form: the tied embedding's optimiser state always under `wte.weight` (a pipeline's
 last stage holds it as `lm_head.weight`), and tensors split in a strided way (the fused q/k/v
 under tensor parallelism), which DCP's chunk index cannot describe, as whole tensors.
-Everything that is not a tensor is JSON (no pickle of ours; DCP's own `.metadata` is its format).
+Everything that is not a tensor is JSON (no pickle of ours; DCP's own `.metadata` is its format,
+read back by `safe_load` without running code from it).
 """
 
 from __future__ import annotations
@@ -41,16 +42,13 @@ from torch.distributed.tensor.placement_types import _StridedShard
 
 from crawl2gpt.training.config import GPTConfig
 from crawl2gpt.training.model import GPT
+from crawl2gpt.training.safe_load import CheckpointError, safe_dcp_load
 
 FORMAT = "crawl2gpt-checkpoint/1"
 STATE_FILE = "train_state.json"
 _STEP_DIR = re.compile(r"^step_(\d{8})$")
 # Fields that may differ between a checkpoint and the model it is loaded into.
 _FREE_FIELDS = {"dropout", "init_std"}
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, incomplete or does not fit the model; names the folder."""
 
 
 def _no_dist() -> bool:
@@ -208,8 +206,11 @@ def read_train_state(path: str | Path) -> dict:
         state = json.loads((path / STATE_FILE).read_text())
     except FileNotFoundError:
         raise CheckpointError(f"{path}: not a complete checkpoint (no {STATE_FILE})") from None
-    if state.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: format {state.get('format')!r} is not {FORMAT!r}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path / STATE_FILE}: not JSON: {e}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{path}: format {found!r} is not {FORMAT!r}")
     return state
 
 
@@ -231,7 +232,7 @@ def load_checkpoint(path: str | Path, model: GPT, optimizer: torch.optim.Optimiz
     template = _layout_free(model, optimizer)
     loaded = _portable(template)
     with _quiet_single_process():
-        dcp.load(loaded, checkpoint_id=path, no_dist=_no_dist())
+        safe_dcp_load(loaded, path, no_dist=_no_dist())
     restored = _restore(loaded, template)
     optim_sd = restored["optim"]
     if _untied_head(model):
@@ -260,7 +261,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[GP
     model_sd = get_model_state_dict(model)
     loaded = {"model": model_sd}
     with _quiet_single_process():
-        dcp.load(loaded, checkpoint_id=path, no_dist=_no_dist())
+        safe_dcp_load(loaded, path, no_dist=_no_dist())
     model.load_state_dict(loaded["model"])
     model.eval()
     return model, state

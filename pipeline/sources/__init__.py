@@ -53,11 +53,33 @@ class ReadContext:
         return Skipped(source=self.source.name, reason=f"read_skipped_{reason}")
 
 
+EXTRACT_MODES = ("full", "main")
+"""HTML text of archive records: the whole visible page, or the main content."""
+# Reader options with a fixed set of values, per format: checked before a build starts.
+OPTION_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    fmt: {"extract": EXTRACT_MODES} for fmt in ("warc", "arc", "wet")}
+
+
+def check_source(source: SourceConfig) -> str | None:
+    """What is wrong with a source's format or options ("key: problem"), or None."""
+    try:
+        get_reader(source.format)
+    except (ValueError, ImportError, AttributeError) as e:
+        return f"format: {e}"
+    for key, choices in OPTION_CHOICES.get(source.format, {}).items():
+        if key in source.options and source.options[key] not in choices:
+            return f"options.{key}: {source.options[key]!r} is not one of {choices}"
+    return None
+
+
 def get_reader(fmt: str) -> Reader:
     """The reader for a format name, or for a "module:function" path (a user's own reader)."""
     target = READERS.get(fmt) or (fmt if ":" in fmt else None)
     if target is None:
         raise ValueError(f"unknown source format {fmt!r}; known: {sorted(READERS)} "
                          f"or a 'module:function' reader")
-    module, func = target.split(":")
-    return getattr(importlib.import_module(module), func)
+    module, func = target.split(":", 1)
+    try:
+        return getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"reader {fmt!r} cannot be loaded: {type(e).__name__}: {e}") from None

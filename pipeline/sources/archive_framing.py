@@ -98,17 +98,6 @@ class _DecodedBuffer:
         if keep > 0:
             del self._starts[:keep], self._origins[:keep]
 
-    def discard(self, n: int) -> int:
-        """Drop n bytes, reading through them without keeping them; returns how many there were."""
-        dropped = 0
-        while len(self.buf) < n - dropped:
-            dropped += len(self.buf)
-            self.consume(len(self.buf))
-            if not self.fill(1):
-                return dropped
-        self.consume(n - dropped)
-        return n
-
     def raw_offset(self, i: int) -> int:
         """Raw offset of buf[i] (for gzip input: of the member it was decompressed from)."""
         k = max(bisect_right(self._starts, self.pos + i) - 1, 0)
@@ -228,23 +217,27 @@ class _Framer:
     def _skip_unrecognised(self) -> Iterator[Broken]:
         """Skip to the next record header; report the bytes skipped unless already accounted for."""
         b = self.b
-        offset, preview, skipped = b.raw_offset(0), bytes(b.buf[:60]), 0
-        while True:
-            i, hit_limit = self._next_start(0, SCAN_STEP)
-            if i is not None or not hit_limit:
-                n = len(b.buf) if i is None else i
-                skipped += n
-                b.consume(n)
-                break
-            n = len(b.buf) - 16384
-            skipped += n
-            b.consume(n)
+        offset, preview = b.raw_offset(0), bytes(b.buf[:60])
+        skipped = self._skip_to_next_start()
         if self.resyncing:
             return
         nothing_found = not self.seen_record and b.eof and not b.buf
         yield Broken("not_an_archive" if nothing_found else "unrecognised_bytes", offset,
                      detail={"bytes": skipped, "starts_with": preview.decode("latin-1"),
                              "expected": self.kind})
+
+    def _skip_to_next_start(self) -> int:
+        """Drop bytes up to the next record header (or the segment end), SCAN_STEP at a time."""
+        b, skipped = self.b, 0
+        while True:
+            i, hit_limit = self._next_start(0, SCAN_STEP)
+            if i is not None or not hit_limit:
+                n = len(b.buf) if i is None else i
+                b.consume(n)
+                return skipped + n
+            n = len(b.buf) - 16384
+            skipped += n
+            b.consume(n)
 
     def _frame_one(self) -> Iterator[Union[RawRecord, Broken]]:
         b = self.b
@@ -258,7 +251,7 @@ class _Framer:
         length = int(declared) if declared and declared.isdigit() else None
         note: dict[str, object] = {}
         if length is not None and length > self.limit:
-            yield from self._drop_oversized(offset, record_id, body_start + length, length)
+            yield self._drop_oversized(offset, record_id, body_start, length)
             return
         declared_end = None if length is None else body_start + length
         fits = declared_end is not None and b.fill(declared_end)
@@ -333,16 +326,18 @@ class _Framer:
             return True
         return self.b.buf[end] in b"\r\n" or self._record_starts_at(end)
 
-    def _drop_oversized(self, offset: int, record_id: str | None, end: int,
-                        length: int) -> Iterator[Broken]:
-        """Read through a record over the limit without holding it."""
-        b = self.b
-        if b.discard(end) < end:
-            yield self._cut_short(offset, record_id, str(length))
-            return
+    def _drop_oversized(self, offset: int, record_id: str | None, body_start: int,
+                        length: int) -> Broken:
+        """Pass over a record declaring more than the limit without holding it.
+
+        The declared length may be a lie (`Content-Length: 99999999999`), so the record ends
+        where the next record header starts, not where it says: the records after it are kept.
+        """
+        self.b.consume(body_start - 1)     # keep the newline before a header at body_start
+        skipped = self._skip_to_next_start()
         self.resyncing = True
-        yield Broken("record_too_large", offset, record_id,
-                     {"declared_length": length, "limit": self.limit})
+        return Broken("record_too_large", offset, record_id,
+                      {"declared_length": length, "limit": self.limit, "bytes_skipped": skipped})
 
 
 def _parse_fields(text: str) -> tuple[str, dict[str, str], str | None]:

@@ -12,9 +12,9 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 from resiliparse.parse.html import HTMLTree
 
+from crawl2gpt.pipeline.sources import EXTRACT_MODES
+from crawl2gpt.pipeline.sources.html_depth import check_nesting
 from crawl2gpt.pipeline.sources.main_content import extract_main_text
-
-EXTRACT_MODES = ("full", "main")
 
 
 def decode_html(payload: bytes, charset: str | None = None) -> str:
@@ -33,6 +33,7 @@ def extract_text(html: str | bytes, mode: str = "full", charset: str | None = No
         raise ValueError(f"extract mode {mode!r} is not one of {EXTRACT_MODES}")
     if isinstance(html, bytes):
         html = decode_html(html, charset)
+    check_nesting(html)
     if mode == "main":
         return extract_main_text(html)
     tree = HTMLTree.parse(html)

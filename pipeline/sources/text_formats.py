@@ -29,7 +29,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from crawl2gpt.core.records import Document
@@ -166,7 +168,9 @@ def read_parquet(stream: BinaryIO, ctx: ReadContext) -> Iterator[ReadItem]:
     """One document per row, one row group in memory at a time.
 
     `source_offset` is the 0-based row number in the file. A row group that fails to decode
-    is rejected as a whole (`bad_row_group`, offset = its first row) and reading goes on.
+    is rejected as a whole (`bad_row_group`, offset = its first row) and reading goes on. A
+    row whose text and binary cells hold more than `max_record_bytes` is rejected
+    (`record_too_large`) without being turned into Python objects.
     """
     with _seekable(stream) as seekable:
         try:
@@ -178,15 +182,30 @@ def read_parquet(stream: BinaryIO, ctx: ReadContext) -> Iterator[ReadItem]:
         first_row = 0
         for group in range(parquet.num_row_groups):
             rows = parquet.metadata.row_group(group).num_rows
-            try:
-                records = parquet.read_row_group(group, columns=columns).to_pylist()
+            try:    # decoding includes the strings' UTF-8, checked when they become str
+                items = _parquet_rows(parquet.read_row_group(group, columns=columns), ctx,
+                                      first_row)
             except _PARQUET_ERRORS as e:
                 yield ctx.reject("bad_row_group", offset=first_row, row_group=group, rows=rows,
                                  error=f"{type(e).__name__}: {e}")
             else:
-                for i, record in enumerate(records):
-                    yield record_to_item(record, ctx, first_row + i, row=first_row + i)
+                yield from items
             first_row += rows
+
+
+def _parquet_rows(table: pa.Table, ctx: ReadContext, first_row: int) -> list[ReadItem]:
+    """The row group's rows as items; rows over the size limit rejected before conversion."""
+    sizes = np.zeros(table.num_rows, dtype=np.int64)
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or \
+                pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            sizes += pc.binary_length(column).fill_null(0).to_numpy()
+    too_large = sizes > ctx.max_record_bytes
+    records = iter(table.filter(pa.array(~too_large)).to_pylist())
+    return [ctx.reject("record_too_large", offset=first_row + i, row=first_row + i,
+                       size=int(sizes[i]), limit=ctx.max_record_bytes) if too_large[i]
+            else record_to_item(next(records), ctx, first_row + i, row=first_row + i)
+            for i in range(table.num_rows)]
 
 
 def _parquet_columns(ctx: ReadContext, names: list[str]) -> list[str]:

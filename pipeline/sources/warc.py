@@ -17,6 +17,7 @@ from crawl2gpt.core.records import Document
 from crawl2gpt.pipeline.sources import ReadContext, ReadItem
 from crawl2gpt.pipeline.sources.archive_framing import Broken, RawRecord, frame_records
 from crawl2gpt.pipeline.sources.gzip_members import decode_archive
+from crawl2gpt.pipeline.sources.html_depth import MAX_NESTING, HtmlTooDeep
 from crawl2gpt.pipeline.sources.html_text import EXTRACT_MODES, decode_html, extract_text
 from crawl2gpt.pipeline.sources.http_payload import (
     PayloadError,
@@ -147,6 +148,8 @@ def _payload_item(rec: _Record, payload: bytes, mime: str, charset: str | None) 
         return rec.document(decode_html(payload, charset))
     try:
         text = extract_text(payload, mode=rec.ctx.option("extract", "full"), charset=charset)
+    except HtmlTooDeep as exc:
+        return rec.reject("html_too_deep", depth=exc.depth, limit=MAX_NESTING)
     except Exception as exc:  # the HTML parser's failure is this record's fault: keep reading
         return rec.reject("html_parse_failed", error=f"{type(exc).__name__}: {exc}")
     return rec.document(text)
