@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install clean
 
-$(STAMP): pyproject.toml
+# The bench extra's peers (datatrove, spaCy, lm-eval, ...) let tests/test_bench_smoke.py run
+# every bench/ script; they add about 2 minutes to a first install. The stamp depends on this
+# file too, so that a venv installed by an older recipe gets them.
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)

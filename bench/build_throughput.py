@@ -75,11 +75,15 @@ def folder_mb(path: Path) -> float:
                if f.is_file() and ".wet" not in f.name and f.suffix != ".json") / 1e6
 
 
-def corpus_for(min_mb: float, work: Path) -> tuple[Path, float]:
-    """Generate the demo corpus, scaled until its input files reach `min_mb`."""
+def corpus_for(min_mb: float, work: Path, scale: float | None = None) -> tuple[Path, float]:
+    """Generate the demo corpus, scaled until its input files reach `min_mb` (or at `scale`)."""
+    corpus = work / "corpus"
+    if scale is not None:
+        shutil.rmtree(corpus, ignore_errors=True)
+        generate_demo_corpus(str(corpus), scale=scale)
+        return corpus, folder_mb(corpus)
     generate_demo_corpus(str(work / "probe"), scale=1.0)
     scale = max(1.0, min_mb / folder_mb(work / "probe") * 1.05)
-    corpus = work / "corpus"
     while not (corpus / "demo_corpus.json").exists() or folder_mb(corpus) < min_mb:
         shutil.rmtree(corpus, ignore_errors=True)
         generate_demo_corpus(str(corpus), scale=scale, workers=os.cpu_count() or 1)
@@ -90,12 +94,14 @@ def corpus_for(min_mb: float, work: Path) -> tuple[Path, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-mb", type=float, default=200.0)
+    parser.add_argument("--scale", type=float, help="demo corpus scale instead of --min-mb "
+                        "(below 1 for quick runs; the measured figures use --min-mb)")
     parser.add_argument("--work", default="bench/out/build_throughput")
     parser.add_argument("--runners", default=",".join(RUNNERS))
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    corpus, corpus_mb = corpus_for(args.min_mb, work)
+    corpus, corpus_mb = corpus_for(args.min_mb, work, args.scale)
     config = work / "build.toml"
     config.write_text(demo_build_config(os.path.relpath(corpus, work)))
     exe = [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config)]

@@ -10,6 +10,9 @@ that process's max RSS (the in-memory runner keeps its workers in the process). 
 
     .venv/bin/python bench/contamination.py [--repeat 2]
 
+`--docs N` (the first N real documents) and `--benchmarks PATH` (one file or folder) make quick
+runs; the figures in docs/benchmarks.md use neither.
+
 Prints one JSON line per run and a Markdown table.
 """
 
@@ -32,7 +35,7 @@ SHARED = (REPO / ".." / "shared" / "data").resolve()
 RUNS = ["side_input", "keyed_join", "core"]
 
 
-def corpus(repeat: int):
+def corpus(repeat: int, limit: int | None = None):
     from crawl2gpt.core.records import Document
     cc = SHARED / "commoncrawl"
     with gzip.open(cc / "c4" / "c4-sample.00000-of-00001.json.gz", "rt", encoding="utf-8") as f:
@@ -40,6 +43,7 @@ def corpus(repeat: int):
     with gzip.open(cc / "cc_text" / "CC-MAIN-20190717121559-20190717143559-00140.dolma.jsonl.gz",
                    "rt", encoding="utf-8") as f:
         texts += [json.loads(line)["text"] for line in f]
+    texts = texts[:limit]
     lambada = SHARED / "benchmarks" / "icl" / "language_understanding" / "lambada_openai.jsonl"
     with open(lambada, encoding="utf-8") as f:
         passages = [r["context"] + " " + r["continuation"] for r in map(json.loads, f)]
@@ -53,7 +57,7 @@ def corpus(repeat: int):
     return docs
 
 
-def run_one(name: str, repeat: int) -> dict:
+def run_one(name: str, repeat: int, limit: int | None, benchmarks: str) -> dict:
     import apache_beam as beam
 
     from crawl2gpt.dedup.benchmarks import load_benchmarks
@@ -61,9 +65,9 @@ def run_one(name: str, repeat: int) -> dict:
     from crawl2gpt.dedup.contamination_config import ContaminationConfig
     from crawl2gpt.dedup.contamination_transforms import RemoveContamination
 
-    docs = corpus(repeat)
+    docs = corpus(repeat, limit)
     mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
-    cfg = ContaminationConfig(benchmarks=[str(SHARED / "benchmarks")],
+    cfg = ContaminationConfig(benchmarks=[benchmarks],
                               mode="keyed_join" if name == "keyed_join" else "side_input")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
@@ -101,15 +105,20 @@ def run_one(name: str, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--docs", type=int, help="only the first N real documents (default all)")
+    parser.add_argument("--benchmarks", default=str(SHARED / "benchmarks"),
+                        help="benchmark file or folder to index (default: all 31 files)")
     parser.add_argument("--one", choices=RUNS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.repeat)))
+        print(json.dumps(run_one(args.one, args.repeat, args.docs, args.benchmarks)))
         return
     rows = []
     for name in RUNS:
-        out = subprocess.run([sys.executable, __file__, "--one", name, "--repeat",
-                              str(args.repeat)], check=True, capture_output=True, text=True)
+        sizes = ["--repeat", str(args.repeat), "--benchmarks", args.benchmarks] + (
+            ["--docs", str(args.docs)] if args.docs else [])
+        out = subprocess.run([sys.executable, __file__, "--one", name, *sizes], check=True,
+                             capture_output=True, text=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
     print("\n| run | docs | MB | seconds | docs/s | MB/s | peak RSS MB | kept | rejected |")

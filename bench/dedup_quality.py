@@ -22,6 +22,7 @@ over its process tree; CPU seconds of the process and its children):
   already holds a candidate).
 
 Usage: .venv/bin/python bench/dedup_quality.py [--variants 1500] [--repeats 3] [--workers 2]
+(`--base-docs N` keeps only the first N real documents, for quick runs; default all.)
 
 On a shared machine wall-clock figures move with other load; `cpu_seconds` and `mb_per_cpu_s`
 (CPU of the process tree) are printed beside them for that reason.
@@ -123,10 +124,11 @@ def make_variant(text: str, target: float, seed: int, vocab: list[str]) -> tuple
     return variant, jaccard(base, set(shingles(variant, NGRAM)))
 
 
-def generate_corpus(n_variants: int, seed: int) -> tuple[list[str], list[tuple[int, int, float]]]:
+def generate_corpus(n_variants: int, seed: int, base_docs: int | None = None,
+                    ) -> tuple[list[str], list[tuple[int, int, float]]]:
     """Base documents plus injected variants, shuffled; and the injected (base, variant, J)."""
     rng = random.Random(seed)
-    texts = base_documents()
+    texts = base_documents()[:base_docs]
     vocab = sorted({w for t in texts[:300] for w in t.split()})
     candidates = [i for i, t in enumerate(texts) if 200 <= len(t.split()) <= 2500]
     injected = []
@@ -260,13 +262,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--base-docs", type=int, help="only the first N real documents")
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "CORPUS", "OUT"))
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.workers)
         return
     started = time.perf_counter()
-    texts, injected = generate_corpus(args.variants, args.seed)
+    texts, injected = generate_corpus(args.variants, args.seed, args.base_docs)
     pairs = true_pairs(texts)
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     hard = sum(1 for *_, j in injected if 0.75 <= j < 0.9)

@@ -19,6 +19,9 @@ Peers and their settings:
 Target (issue 2): ours >= best peer - 0.01 in mean F1, and faster than trafilatura.
 
 Run: .venv/bin/python bench/extraction_quality.py
+
+Quick runs: `--limit N` (the first N pages) and `--report-only` (print the verdict, exit 0: a
+few pages are no test of the target).
 """
 
 from __future__ import annotations
@@ -81,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="readability folder")
     parser.add_argument("--passes", type=int, default=3, help="timed passes per extractor")
+    parser.add_argument("--limit", type=int, help="only the first N pages (default all)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the verdict but exit 0 whatever it is")
     args = parser.parse_args(argv)
 
-    pages = load_pages(args.pages.resolve())
+    pages = load_pages(args.pages.resolve())[:args.limit]
     real = [i for i, page in enumerate(pages) if not page["synthetic"]]
     megabytes = sum(page["html_bytes"] for page in pages) / 1e6
     print(f"{len(pages)} pages ({len(real)} real), {megabytes:.1f} MB of HTML, "
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed_ratio_vs_trafilatura {speed_ratio:.2f}  (against its faster mode)")
     print("target (F1 >= best peer - 0.01 on all and on real pages, faster than trafilatura):",
           "met" if passed else "NOT met")
-    return 0 if passed else 1
+    return 0 if passed or args.report_only else 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ page text 697, cc_net 70), normalised as the build does, optionally repeated (`-
 Speeds are per CPU-second of this process (`time.process_time`): documents/s and MB/s of
 UTF-8 text per core, best of `--passes`. Prints `ratio_vs_datatrove` (ours / datatrove MB/s).
 
-    .venv/bin/python bench/heuristics.py
+    .venv/bin/python bench/heuristics.py            # --docs N: only the first N, for quick runs
 """
 
 from __future__ import annotations
@@ -119,12 +119,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="repeat the documents n times")
     parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--docs", type=int, help="only the first N documents (default all)")
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.WARNING)
     from loguru import logger
     logger.remove()  # datatrove logs through loguru
 
-    texts = crawl_texts() * args.repeat
+    texts = crawl_texts()[:args.docs] * args.repeat
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     print(f"{len(texts)} documents, {mb:.2f} MB of UTF-8 text")
 

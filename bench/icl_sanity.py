@@ -12,6 +12,9 @@ K = 10 of at least `--min-accuracy`, and the gain over K = 0 larger than both 95
 intervals together. The exact-match figures are printed beside it.
 
 Usage: .venv/bin/python bench/icl_sanity.py [--out out/icl-sanity] [--steps 1200]
+
+Quick runs (`--steps 2 --docs 50 --pairs 12`; K = 10 needs more than 10 pairs) are too small
+to learn: `--report-only` prints the verdict but exits 0.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-accuracy", type=float, default=0.8,
                         help="of the choice scoring at K = 10 (chance: 0.5)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the verdict but exit 0 whatever it is")
     args = parser.parse_args()
     out = Path(args.out)
     started = time.perf_counter()
@@ -107,7 +112,7 @@ def main() -> None:
     print(f"choice gain_k10_over_k0: {gain:.4f} (95% CIs together: {ci0 + ci10:.4f})")
     passed = acc10 >= args.min_accuracy and gain > ci0 + ci10
     print(f"sanity_check: {'PASS' if passed else 'FAIL'}")
-    raise SystemExit(0 if passed else 1)
+    raise SystemExit(0 if passed or args.report_only else 1)
 
 
 if __name__ == "__main__":

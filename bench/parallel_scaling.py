@@ -12,6 +12,8 @@ holds, and `crawl2gpt plan`'s estimate of those bytes and of its total (model st
 copies and activations). One CPU cannot show
 speed-ups from more ranks (they share the cores): the figures compare layouts' overheads and
 how memory splits; multi-GPU layouts are planned, not measured (docs/parallelism.md).
+Quick runs: `--layouts "dp2 x pp2"` (by label), `--batch 4` (sequences per step, in two
+micro-batches) and `--tokens N` (random tokens per source of the corpus).
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ MODEL = ['model.size="tiny-dense"', "model.n_layer=8", "model.d_model=256", "mod
          "model.n_ctx=256"]
 
 
-def overrides(manifest: str, out: str, dp: int, tp: int, pp: int, schedule: str) -> list[str]:
+def overrides(manifest: str, out: str, dp: int, tp: int, pp: int, schedule: str,
+              batch: int) -> list[str]:
+    """Train settings of one layout: `batch` sequences of 256 tokens per step, in micro-batches
+    of half that."""
     return [f"data.manifest={json.dumps(manifest)}", *MODEL, "precision=\"fp32\"",
-            "device=\"cpu\"", f"out_dir={json.dumps(out)}", "micro_batch=8",
-            "optim.batch_tokens=4096", "optim.batch_ramp_tokens=0", "optim.batch_multiple=16",
+            "device=\"cpu\"", f"out_dir={json.dumps(out)}", f"micro_batch={batch // 2}",
+            f"optim.batch_tokens={batch * 256}", "optim.batch_ramp_tokens=0",
+            f"optim.batch_multiple={batch}",
             "eval.every_steps=0", "checkpoint.every_steps=0", "checkpoint.resume=false",
             "log_every=1000", "data.verify_checksums=false", f"parallel.dp={dp}",
             f"parallel.tp={tp}", f"parallel.pp={pp}", f"parallel.pp_schedule=\"{schedule}\""]
@@ -95,10 +101,10 @@ def child(args: list[str], steps: int, result: str) -> None:
 
 
 def run_layout(manifest: Path, root: Path, label: str, dp: int, tp: int, pp: int,
-               schedule: str, steps: int) -> list[dict]:
+               schedule: str, steps: int, batch: int) -> list[dict]:
     out = root / label.replace(" ", "_")
     out.mkdir()
-    args = overrides(str(manifest), str(out), dp, tp, pp, schedule)
+    args = overrides(str(manifest), str(out), dp, tp, pp, schedule, batch)
     spec = out / "args.json"
     spec.write_text(json.dumps(args))
     me = [str(Path(__file__).resolve()), "--child", str(spec), "--steps", str(steps),
@@ -115,20 +121,29 @@ def run_layout(manifest: Path, root: Path, label: str, dp: int, tp: int, pp: int
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--layouts", default=",".join(layout[0] for layout in LAYOUTS),
+                        help="layouts to run, by label (default: all)")
+    parser.add_argument("--batch", type=int, default=16, help="sequences per step (even)")
+    parser.add_argument("--tokens", type=int, default=1_000_000,
+                        help="random tokens per source of the training corpus")
     parser.add_argument("--child")
     parser.add_argument("--result")
     args = parser.parse_args()
     if args.child:
         return child(json.loads(Path(args.child).read_text()), args.steps, args.result)
+    layouts = [layout for layout in LAYOUTS if layout[0] in args.layouts.split(",")]
+    if len(layouts) != len(args.layouts.split(",")):
+        parser.error(f"--layouts: unknown label in {args.layouts!r}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "corpus").mkdir()
-        manifest = write_loader_corpus(root / "corpus", 1_000_000, vocab_size=4096)
+        manifest = write_loader_corpus(root / "corpus", args.tokens, vocab_size=4096)
         print("| layout | rank (pp stage) | tokens/s (whole run) | peak RSS MB | RSS above "
               "base MB | model states MB held / planned | planner total MB |")
         print("|---|---|---:|---:|---:|---:|---:|")
-        for label, dp, tp, pp, schedule in LAYOUTS:
-            ranks = run_layout(manifest, root, label, dp, tp, pp, schedule, args.steps)
+        for label, dp, tp, pp, schedule in layouts:
+            ranks = run_layout(manifest, root, label, dp, tp, pp, schedule, args.steps,
+                               args.batch)
             for r in ranks:
                 print(f"| {label} | {r['rank']} ({r['pp_rank']}) | {r['tokens_per_s']:,.0f} | "
                       f"{r['peak_rss_mb']:,.0f} | {r['rss_above_base_mb']:,.0f} | "

@@ -10,6 +10,8 @@ first 200 documents first. For scale, Hugging Face `tokenizers` running GPT-2's
 `tokenizer.json` itself (the engine used for vocabularies tiktoken cannot run) is timed too.
 
     .venv/bin/python bench/tokenize_throughput.py --mb 30
+
+`--docs N` keeps the first N documents of the repeated text, for quick runs (default all).
 """
 
 # This file shares its name with the standard library's `tokenize`: keep its folder off the
@@ -72,6 +74,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=30, help="megabytes of text (repeated data)")
     ap.add_argument("--tokenizer", default=str(DATA / "tokenizers" / "gpt2"))
     ap.add_argument("--kinds", default=",".join(FORMS), help="tokenizer forms to time")
+    ap.add_argument("--docs", type=int, help="only the first N documents (default all)")
     args = ap.parse_args()
 
     import tiktoken
@@ -79,6 +82,7 @@ def main() -> None:
     from tokenizers import Tokenizer as HFTokenizer
 
     texts, unique_bytes = load_texts(args.mb)
+    texts = texts[:args.docs]
     num_bytes = sum(len(t.encode()) for t in texts)
     ranks = tiktoken.load.load_tiktoken_bpe(str(Path(args.tokenizer) / "r50k_base.tiktoken"))
     ref = tiktoken.Encoding("r50k_base", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,

@@ -3,6 +3,10 @@
     .venv/bin/python bench/train_throughput.py                 # everything below
     .venv/bin/python bench/train_throughput.py --only model    # or: loader, gpu
 
+Quick runs: `--cases tiny` (model shapes by label), `--batch N` (micro-batch of every shape
+instead of its own), `--repeats N` (timed steps, 3 by default), `--loader-tokens N` (tokens
+per source of the 1x loader corpus; 16 Mi by default, and twice that is served).
+
 - **model**: one training step (forward, `lm_loss`, backward, clip 1.0, our AdamW) on random
   tokens, ours (`training.model.GPT`) against `transformers`' `GPT2LMHeadModel` of the same
   shape: dropout 0, no torch.compile on either (HF with its default attention, SDPA), all-dense
@@ -199,30 +203,32 @@ def run_child(kind: str, **kwargs) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_models() -> None:
+def bench_models(cases: list[str], batch_override: int | None, repeats: int) -> None:
     print("| shape | attention | ctx x batch | ours tok/s | HF tok/s | ratio_vs_hf | "
           "ours peak RSS MB | HF peak RSS MB |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for label, size, n_ctx, batch, attention in MODEL_CASES:
-        shape = dict(size=size, n_ctx=n_ctx, batch=batch, attention=attention)
-        speed = run_child("speed", **shape)
+        if label not in cases:
+            continue
+        shape = dict(size=size, n_ctx=n_ctx, batch=batch_override or batch, attention=attention)
+        speed = run_child("speed", repeats=repeats, **shape)
         memory = {impl: run_child("memory", impl=impl, **shape) for impl in ("ours", "hf")}
         peer = "GPT-Neo" if attention == "banded" else "GPT-2"
-        print(f"| {label} | {attention} (HF {peer}) | {n_ctx} x {batch} | "
+        print(f"| {label} | {attention} (HF {peer}) | {n_ctx} x {shape['batch']} | "
               f"{speed['ours']:,.0f} | {speed['hf']:,.0f} | {speed['ours'] / speed['hf']:.2f} | "
               f"{memory['ours']['peak_rss_mb']:,.0f} | {memory['hf']['peak_rss_mb']:,.0f} |",
               flush=True)
 
 
-def bench_loader() -> None:
+def bench_loader(tokens_per_source: int) -> None:
     print("| corpus | tokens | loader tok/s (1 core) | peak RSS MB | RSS growth MB |")
     print("|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for scale in (1, 8):
             root = Path(tmp) / f"x{scale}"
-            manifest = write_loader_corpus(root, scale * 16 * 2**20)
-            r = run_child("loader", manifest=str(manifest), tokens=32 * 2**20)
-            print(f"| {scale}x | {2 * scale * 16 * 2**20:,} | {r['tokens_per_s']:,.0f} | "
+            manifest = write_loader_corpus(root, scale * tokens_per_source)
+            r = run_child("loader", manifest=str(manifest), tokens=2 * tokens_per_source)
+            print(f"| {scale}x | {2 * scale * tokens_per_source:,} | {r['tokens_per_s']:,.0f} | "
                   f"{r['peak_rss_mb']:,.0f} | {r['rss_growth_mb']:,.0f} |", flush=True)
 
 
@@ -242,6 +248,12 @@ def bench_gpu() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["model", "loader", "gpu"])
+    parser.add_argument("--cases", default=",".join(c[0] for c in MODEL_CASES),
+                        help="model shapes to time, by label (default: all)")
+    parser.add_argument("--batch", type=int, help="micro-batch of every shape (default: its own)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps per model")
+    parser.add_argument("--loader-tokens", type=int, default=16 * 2**20,
+                        help="tokens per source of the 1x loader corpus")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -250,7 +262,12 @@ def main() -> None:
               "gpu": child_gpu}[spec.pop("kind")]
         print(json.dumps(fn(**spec)))
         return
-    for name, fn in (("model", bench_models), ("loader", bench_loader), ("gpu", bench_gpu)):
+    unknown = set(args.cases.split(",")) - {c[0] for c in MODEL_CASES}
+    if unknown:
+        parser.error(f"unknown --cases {sorted(unknown)}")
+    parts = {"model": lambda: bench_models(args.cases.split(","), args.batch, args.repeats),
+             "loader": lambda: bench_loader(args.loader_tokens), "gpu": bench_gpu}
+    for name, fn in parts.items():
         if args.only in (None, name):
             fn()
 
