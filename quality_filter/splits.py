@@ -55,20 +55,22 @@ def assign_parts(ids: Sequence[str], groups: Sequence[str], labels: Sequence[int
 
     Each class is divided on its own: its groups, in the order of a salted hash of their key,
     each go to the part furthest below its share of the class's documents; every part gets at
-    least one group. A class with fewer groups than parts is divided by document instead
-    (recorded as `"unit": "document (too few groups)"`).
+    least one group. A class with fewer groups than parts, or whose groups are so uneven that a
+    part would get over twice its share (one file holding most of the class), is divided by
+    document instead, and the report says so (`"unit": "document (too few or uneven groups)"`).
     """
     parts = np.full(len(ids), -1, dtype=np.int64)
     divided = {}
     for label in (1, 0):
         index = [i for i, y in enumerate(labels) if y == label]
         keys = [groups[i] for i in index]
-        units = Counter(unit_name(k) for k in set(keys))
-        unit = "+".join(sorted(units))
-        if len(set(keys)) < len(shares):
+        unit = "+".join(sorted({unit_name(k) for k in keys}))
+        part_of = _divide(Counter(keys), shares, seed, salt) \
+            if len(set(keys)) >= len(shares) else None
+        if part_of is None or _overfilled([part_of[k] for k in keys], shares):
             keys = [f"document:{ids[i]}" for i in index]
-            unit = "document (too few groups)"
-        part_of = _divide(Counter(keys), shares, seed, salt)
+            unit = "document (too few or uneven groups)"
+            part_of = _divide(Counter(keys), shares, seed, salt)
         parts[index] = [part_of[k] for k in keys]
         divided[CLASS_NAMES[label]] = {"unit": unit, "groups": len(part_of)}
     return parts, divided
@@ -77,7 +79,8 @@ def assign_parts(ids: Sequence[str], groups: Sequence[str], labels: Sequence[int
 def _divide(sizes: Counter, shares: Sequence[float], seed: int, salt: str) -> dict[str, int]:
     """Group -> part: greedy by deficit in hash order, no part left empty."""
     if len(sizes) < len(shares):
-        raise ValueError(f"{len(sizes)} documents cannot fill {len(shares)} parts")
+        raise ValueError(f"{len(sizes)} documents of a class cannot fill {len(shares)} parts "
+                         f"(training and held-out, or cross-validation folds)")
     order = sorted(sizes, key=lambda g: (unit_hash(seed, f"{salt}\x00{g}"), g))
     target = np.asarray(shares, dtype=np.float64) / sum(shares) * sum(sizes.values())
     filled = np.zeros(len(shares))
@@ -89,6 +92,13 @@ def _divide(sizes: Counter, shares: Sequence[float], seed: int, salt: str) -> di
         part_of[group] = part
         filled[part] += sizes[group]
     return part_of
+
+
+def _overfilled(parts: Sequence[int], shares: Sequence[float]) -> bool:
+    """True if a part holds more than twice its share (plus one document)."""
+    counts = np.bincount(parts, minlength=len(shares))
+    target = np.asarray(shares, dtype=np.float64) / sum(shares) * len(parts)
+    return bool((counts > 2 * target + 1).any())
 
 
 def class_weights(labels: Sequence[int], ratio: float) -> dict[int, float]:

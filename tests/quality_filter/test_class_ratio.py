@@ -11,6 +11,7 @@ import itertools
 import pytest
 
 from quality_filter.classifier import train_classifier
+from quality_filter.cli import heldout_lines
 from quality_filter.config import QualityConfig, TrainingConfig
 from quality_filter.training import make_examples, split_heldout, train_quality_model
 from tests.quality_filter.conftest import SMALL_FASTTEXT
@@ -57,6 +58,9 @@ def test_both_classes_train_and_are_held_out_at_any_ratio(corpus, all_raw, backe
     for source in {e.source for e in held if e.label == 0}:
         assert report["by_source"][source]["roc_auc"] == pytest.approx(pair_auc(
             ref_scores, [s for e, s in zip(held, scores) if e.source == source]))
+    lines = heldout_lines(report)  # what train-quality prints
+    assert lines[0].startswith("held out (reference by document") and len(lines) == 1 + len(
+        report["by_source"])
     low, high = report["roc_auc_bootstrap_95"]
     print(f"\n{backend} {ratio}:1 ({len(reference)} reference / {len(raw)} raw): held-out AUC "
           f"{report['roc_auc']:.3f} ({low:.3f}-{high:.3f}), "

@@ -56,11 +56,27 @@ def test_a_group_is_never_on_both_sides_and_the_share_is_near():
 
 
 def test_too_few_groups_fall_back_to_documents():
-    ids, groups, labels = population(20, 50, per_group=20)  # one reference file
+    ids, groups, labels = population(20, 50)
+    groups[:20] = ["file:reference.jsonl"] * 20  # one reference file
     parts, divided = assign_parts(ids, groups, labels, [0.9, 0.1], seed=0, salt="heldout")
-    assert divided["reference"]["unit"] == "document (too few groups)"
-    assert divided["raw"] == {"unit": "file", "groups": 3}
+    assert divided["reference"]["unit"] == "document (too few or uneven groups)"
+    assert divided["raw"] == {"unit": "file", "groups": 50}
     assert sum(p for y, p in zip(labels, parts) if y == 1) == 2  # 10 % of 20 documents
+
+
+def test_a_file_holding_most_of_a_class_is_not_held_out_whole():
+    # Reference: one file of 60 documents and three of 20 (target held out: 12 documents).
+    ids = [f"r{i}" for i in range(120)] + [f"n{i}" for i in range(100)]
+    groups = [f"file:big" if i < 60 else f"file:{i // 20}" for i in range(120)] + \
+        [f"file:n{i}" for i in range(100)]
+    labels = [1] * 120 + [0] * 100
+    units = set()
+    for seed in range(12):
+        parts, divided = assign_parts(ids, groups, labels, [0.9, 0.1], seed, "heldout")
+        held = int(parts[:120].sum())
+        units.add(divided["reference"]["unit"])
+        assert held == (20 if divided["reference"]["unit"] == "file" else 12)
+    assert units == {"file", "document (too few or uneven groups)"}  # both cases occurred
 
 
 def test_every_part_gets_a_group_of_each_class():
