@@ -35,8 +35,8 @@ import trafilatura
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.sources.html_text import extract_text
-from pipeline.sources.text_metrics import token_f1
+from crawl2gpt.pipeline.sources.html_text import extract_text
+from crawl2gpt.pipeline.sources.text_metrics import token_f1
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAGES = REPO_ROOT / ".." / "shared" / "data" / "webpages" / "readability"

@@ -14,7 +14,8 @@ Then, per reference count in half A and per backend:
 and reports the model's own held-out AUC (by file / host, with its bootstrap interval, and the
 document-level figure) beside the AUC of half B's scores. Nothing is tuned on half B.
 
-    .venv/bin/python bench/quality_ratio.py --reference 40,60,all --out docs/results/quality-ratio.json
+    .venv/bin/python bench/quality_ratio.py --reference 40,60,all \
+        --out docs/results/quality-ratio.json
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.manifest import iter_build_documents
-from pipeline.records import make_doc_id
-from quality_filter.artefacts import strip_artefacts
-from quality_filter.evaluation import auc_summary
+from crawl2gpt.core.manifest import iter_build_documents
+from crawl2gpt.core.records import make_doc_id
+from crawl2gpt.quality_filter.artefacts import strip_artefacts
+from crawl2gpt.quality_filter.evaluation import auc_summary
 
 REFERENCE = ("wikitext", "speeches", "books")
 RAW = ("c4", "cc_text", "ccnet")
@@ -123,7 +124,7 @@ def build_config(folder: Path, model: Path | None = None, backend: str = "") -> 
 
 
 def crawl2gpt(*args: str) -> str:
-    cmd = [sys.executable, "-m", "pipeline.cli", *args]
+    cmd = [sys.executable, "-m", "crawl2gpt.cli", *args]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")

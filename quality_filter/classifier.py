@@ -25,8 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from quality_filter.artefacts import strip_artefacts
-from quality_filter.splits import repeat_counts
+from crawl2gpt.quality_filter.artefacts import strip_artefacts
+from crawl2gpt.quality_filter.splits import repeat_counts
 
 BACKENDS = ("fasttext", "hashing-lr")
 MODEL_SUFFIX = {"fasttext": ".bin", "hashing-lr": ".npz"}

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from quality_filter.heuristics_config import LanguageIdConfig
+from crawl2gpt.quality_filter.heuristics_config import LanguageIdConfig
 
 STAGE = "language_id"
 UNKNOWN = "und"

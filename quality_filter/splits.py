@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from pipeline.records import Document
+from crawl2gpt.core.records import Document
 
 HELDOUT_SALT, FOLD_SALT = "heldout", "folds"
 HELDOUT_BY = ("file", "document")

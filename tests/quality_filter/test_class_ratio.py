@@ -10,10 +10,10 @@ import itertools
 
 import pytest
 
-from quality_filter.classifier import train_classifier
-from quality_filter.cli import heldout_lines
-from quality_filter.config import QualityConfig, TrainingConfig
-from quality_filter.training import make_examples, split_heldout, train_quality_model
+from crawl2gpt.quality_filter.classifier import train_classifier
+from crawl2gpt.quality_filter.cli import heldout_lines
+from crawl2gpt.quality_filter.config import QualityConfig, TrainingConfig
+from crawl2gpt.quality_filter.training import make_examples, split_heldout, train_quality_model
 from tests.quality_filter.conftest import SMALL_FASTTEXT
 from tests.quality_filter.corpora import raw_documents, sample
 

@@ -10,8 +10,8 @@ has "Fahrerstatistik", "Geburtsdatum" (German), page 15 (0900-hovenier.nl) has "
 
 import pytest
 
-from quality_filter.heuristics_config import LanguageIdConfig
-from quality_filter.langid import UNKNOWN, LanguageGuess, LanguageIdentifier, keep_verdict
+from crawl2gpt.quality_filter.heuristics_config import LanguageIdConfig
+from crawl2gpt.quality_filter.langid import UNKNOWN, LanguageGuess, LanguageIdentifier, keep_verdict
 from tests.quality_filter.heuristics_data import hplt_lines, multilingual_warc_pages
 
 # README, multilingual WARC table: "Chinese 11, German 2, Russian 1, Dutch 1, mixed 1".

@@ -8,9 +8,14 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
-from pipeline.records import Document
-from quality_filter.splits import (assign_parts, class_weights, group_key, repeat_counts,
-                                   unit_hash)
+from crawl2gpt.core.records import Document
+from crawl2gpt.quality_filter.splits import (
+    assign_parts,
+    class_weights,
+    group_key,
+    repeat_counts,
+    unit_hash,
+)
 
 
 def population(n_ref: int, n_raw: int, per_group: int = 1):
@@ -67,7 +72,7 @@ def test_too_few_groups_fall_back_to_documents():
 def test_a_file_holding_most_of_a_class_is_not_held_out_whole():
     # Reference: one file of 60 documents and three of 20 (target held out: 12 documents).
     ids = [f"r{i}" for i in range(120)] + [f"n{i}" for i in range(100)]
-    groups = [f"file:big" if i < 60 else f"file:{i // 20}" for i in range(120)] + \
+    groups = ["file:big" if i < 60 else f"file:{i // 20}" for i in range(120)] + \
         [f"file:n{i}" for i in range(100)]
     labels = [1] * 120 + [0] * 100
     units = set()

@@ -9,12 +9,17 @@ import os
 import numpy as np
 import pytest
 
-from quality_filter.classifier import evaluation_path, load_classifier, meta_path
-from quality_filter.config import QualityConfig, TrainingConfig
-from quality_filter.evaluation import bootstrap_auc_interval, roc_auc
-from quality_filter.selection import format_calibration_table
-from quality_filter.training import (calibrate, cross_validated_scores, make_examples,
-                                     split_heldout, train_quality_from_documents)
+from crawl2gpt.quality_filter.classifier import evaluation_path, load_classifier, meta_path
+from crawl2gpt.quality_filter.config import QualityConfig, TrainingConfig
+from crawl2gpt.quality_filter.evaluation import bootstrap_auc_interval, roc_auc
+from crawl2gpt.quality_filter.selection import format_calibration_table
+from crawl2gpt.quality_filter.training import (
+    calibrate,
+    cross_validated_scores,
+    make_examples,
+    split_heldout,
+    train_quality_from_documents,
+)
 from tests.quality_filter.conftest import HELD_OUT_SOURCES, SMALL_FASTTEXT
 
 # Generated to look like the worst of a crawl: navigation, SEO keywords, shop and legal boilerplate.
