@@ -10,6 +10,7 @@ what it memorised of that file's style, not on what it learnt about quality.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections import Counter
 from typing import Sequence
 from urllib.parse import urlsplit
@@ -33,15 +34,16 @@ def group_key(doc: Document, label: int, heldout_by: str) -> str:
     """The unit `doc` is held out with: `host:`, `file:` or `document:` and its name.
 
     `file`: a raw crawl document with a URL goes with its URL host (a crawl file mixes
-    unrelated sites; one site's pages share a template), any other with its input file;
-    a document read from nowhere (built in memory) stands alone.
+    unrelated sites; one site's pages share a template), any other with its input file, named
+    by source and file name so that moving the inputs does not change the draw; a document
+    read from nowhere (built in memory) stands alone.
     """
     if heldout_by == "file":
         host = urlsplit(doc.url).hostname if label == 0 and doc.url else None
         if host:
             return f"host:{host}"
         if doc.source_file:
-            return f"file:{doc.source_file}"
+            return f"file:{doc.source}/{posixpath.basename(doc.source_file)}"
     return f"document:{doc.id}"
 
 

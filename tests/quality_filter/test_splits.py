@@ -108,12 +108,13 @@ def test_draws_do_not_depend_on_input_order_and_differ_by_salt():
 
 
 def test_group_key():
-    crawl = Document("a", "c4", "t", url="https://News.example.com/x?y", source_file="c4.jsonl")
+    crawl = Document("a", "c4", "t", url="https://News.example.com/x?y",
+                     source_file="/data/c4/c4.jsonl")
     wiki = Document("b", "wiki", "t", url="https://en.wikipedia.org/wiki/X",
-                    source_file="wiki.jsonl")
+                    source_file="gs://bucket/wiki.jsonl")
     assert group_key(crawl, 0, "file") == "host:news.example.com"
-    assert group_key(wiki, 1, "file") == "file:wiki.jsonl"  # reference: by file, not by host
-    assert group_key(crawl.replace(url=None), 0, "file") == "file:c4.jsonl"
+    assert group_key(wiki, 1, "file") == "file:wiki/wiki.jsonl"  # reference: by file, not host
+    assert group_key(crawl.replace(url=None), 0, "file") == "file:c4/c4.jsonl"
     assert group_key(Document("c", "s", "t"), 1, "file") == "document:c"
     assert group_key(crawl, 0, "document") == "document:a"
 
