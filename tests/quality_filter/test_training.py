@@ -160,3 +160,15 @@ def test_document_of_a_source_without_role_is_an_error(corpus, tmp_path):
     with pytest.raises(ValueError, match="no role"):
         train_quality_from_documents(reference[:5] + raw[:5], QualityConfig(), str(tmp_path),
                                      {reference[0].source: "reference"})
+
+
+def test_bootstrap_interval_matches_a_resampling_loop():
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.ones(60, int), np.zeros(240, int)]
+    scores = rng.normal(labels * 1.2, 1.0)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    loop = [roc_auc(labels, np.r_[rng.choice(pos, 60), rng.choice(neg, 240)]) for _ in range(2000)]
+    low, high = bootstrap_auc_interval(labels, scores, resamples=2000)
+    assert low == pytest.approx(np.percentile(loop, 2.5), abs=0.01)
+    assert high == pytest.approx(np.percentile(loop, 97.5), abs=0.01)
+    assert bootstrap_auc_interval([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]) == (1.0, 1.0)
