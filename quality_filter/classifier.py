@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from crawl2gpt.quality_filter.artefacts import strip_artefacts
+from crawl2gpt.quality_filter.splits import repeat_counts
 
 BACKENDS = ("fasttext", "hashing-lr")
 MODEL_SUFFIX = {"fasttext": ".bin", "hashing-lr": ".npz"}
@@ -87,8 +88,13 @@ class QualityClassifier(ABC):
     @classmethod
     @abstractmethod
     def train(cls, features: Sequence[str], labels: Sequence[int], params: dict[str, Any],
-              max_chars: int = 100_000) -> QualityClassifier:
-        """Fit on feature texts (`prepare_text`) with labels 1 = reference, 0 = raw."""
+              max_chars: int = 100_000,
+              class_weight: dict[int, float] | None = None) -> QualityClassifier:
+        """Fit on feature texts (`prepare_text`) with labels 1 = reference, 0 = raw.
+
+        `class_weight` (label -> weight, see `splits.class_weights`) counts each document of a
+        class that many times.
+        """
 
     @classmethod
     @abstractmethod
@@ -116,14 +122,22 @@ class FastTextClassifier(QualityClassifier):
 
     @classmethod
     def train(cls, features: Sequence[str], labels: Sequence[int], params: dict[str, Any],
-              max_chars: int = 100_000) -> FastTextClassifier:
-        """Supervised fastText; `params` are train_supervised's keywords (wordNgrams=2, ...)."""
+              max_chars: int = 100_000,
+              class_weight: dict[int, float] | None = None) -> FastTextClassifier:
+        """Supervised fastText; `params` are train_supervised's keywords (wordNgrams=2, ...).
+
+        fastText has no sample weights: `class_weight` is met by repeating documents
+        (`splits.repeat_counts`), the lines shuffled by a generator seeded with params' seed.
+        """
         import fasttext
+        copies = repeat_counts(labels, class_weight or {0: 1.0, 1: 1.0})
+        lines = [f"{cls.LABELS[label]} {text}\n" for text, label, n in
+                 zip(features, labels, copies) for _ in range(n)]
+        order = np.random.default_rng(params.get("seed", 0)).permutation(len(lines))
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "train.txt")
             with open(path, "w", encoding="utf-8") as f:
-                for text, label in zip(features, labels):
-                    f.write(f"{cls.LABELS[label]} {text}\n")
+                f.writelines(lines[i] for i in order)
             model = fasttext.train_supervised(input=path, loss="softmax", verbose=0, **params)
         return cls(model, params, max_chars)
 
@@ -182,8 +196,9 @@ class HashingLRClassifier(QualityClassifier):
 
     @classmethod
     def train(cls, features: Sequence[str], labels: Sequence[int], params: dict[str, Any],
-              max_chars: int = 100_000) -> HashingLRClassifier:
-        """`params`: n_features, ngram_max, C, max_iter."""
+              max_chars: int = 100_000,
+              class_weight: dict[int, float] | None = None) -> HashingLRClassifier:
+        """`params`: n_features, ngram_max, C, max_iter; `class_weight` as scikit-learn's."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import normalize
         from threadpoolctl import threadpool_limits  # installed with scikit-learn
@@ -191,7 +206,7 @@ class HashingLRClassifier(QualityClassifier):
                       "ngram_max": int(params["ngram_max"]), "norm": "l2", "alternate_sign": False}
         lr_params = {"C": float(params["C"]), "max_iter": int(params["max_iter"])}
         untrained = cls(vec_params, np.zeros(vec_params["n_features"]), 0.0, lr_params, max_chars)
-        lr = LogisticRegression(solver="lbfgs", **lr_params)
+        lr = LogisticRegression(solver="lbfgs", class_weight=class_weight, **lr_params)
         with threadpool_limits(1):  # BLAS threads only contend on vectors this size
             lr.fit(normalize(untrained.hashed_counts(features)), np.asarray(labels))
         sign = 1.0 if lr.classes_[1] == 1 else -1.0  # make the coefficients point to `reference`
@@ -247,10 +262,14 @@ _CLASSES: dict[str, type[QualityClassifier]] = {
 
 
 def train_classifier(backend: str, features: Sequence[str], labels: Sequence[int],
-                     params: dict[str, Any], max_chars: int = 100_000) -> QualityClassifier:
+                     params: dict[str, Any], max_chars: int = 100_000,
+                     class_weight: dict[int, float] | None = None) -> QualityClassifier:
     if backend not in _CLASSES:
         raise ValueError(f"unknown quality backend {backend!r}; known: {list(BACKENDS)}")
-    return _CLASSES[backend].train(features, labels, params, max_chars)
+    if set(labels) != {0, 1}:
+        raise ValueError(f"a quality classifier needs reference (1) and raw (0) training "
+                         f"documents; got labels {sorted(set(labels))}")
+    return _CLASSES[backend].train(features, labels, params, max_chars, class_weight)
 
 
 def read_meta(model_path: str) -> dict[str, Any]:

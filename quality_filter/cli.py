@@ -36,10 +36,35 @@ def cmd_train_quality(args: argparse.Namespace) -> int:
     with open(evaluation_path(model_path)) as f:
         held_out = json.load(f)
     print(f"model: {model_path}")
-    print("held-out:", json.dumps({k: v for k, v in held_out.items()
-                                   if isinstance(v, (int, float))}, sort_keys=True))
+    print("\n".join(heldout_lines(held_out)))
     print_calibration(load_classifier(model_path), docs, roles)
     return 0
+
+
+def _auc(summary: dict) -> str:
+    if "roc_auc" not in summary:
+        return f"no AUC ({summary['n_reference']} reference / {summary['n_raw']} raw)"
+    low, high = summary["roc_auc_bootstrap_95"]
+    return (f"AUC {summary['roc_auc']:.3f} (bootstrap 95% {low:.3f}-{high:.3f}), "
+            f"{summary['n_reference']} reference / {summary['n_raw']} raw")
+
+
+def heldout_lines(report: dict) -> list[str]:
+    """The held-out report in a few lines: overall, per source, document-level."""
+    by = report["heldout_by"]
+    units = ", ".join(f"{c} by {by[c]['unit']} ({by[c]['groups']} units)"
+                      for c in ("reference", "raw"))
+    lines = [f"held out ({units}): {_auc(report)}"]
+    for name, row in report["by_source"].items():
+        other = "raw" if row["role"] == "reference" else "reference"
+        lines.append(f"  {name} ({row['role']}) against all held-out {other}: {_auc(row)}")
+    if "document_level" in report:
+        lines.append(f"held out by document (leaks a file's style into training): "
+                     f"{_auc(report['document_level'])}")
+    if "cross_validation" in report:
+        cv = report["cross_validation"]
+        lines.append(f"{cv['folds']}-fold cross-validation: AUC {cv['roc_auc']:.3f}")
+    return lines
 
 
 def print_calibration(classifier, docs: list[Document], roles: dict[str, str]) -> None:

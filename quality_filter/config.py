@@ -7,7 +7,8 @@ selection = "pareto"      # or "threshold"
 alpha = 9.0               # the paper's value
 
 [quality_filter.training]
-balance_ratio = 1.0
+balance_ratio = 1.0       # raw : reference weight in training (no document dropped)
+heldout_by = "file"       # held out by input file / URL host, or "document"
 cv_folds = 5
 ```
 """
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 
 from crawl2gpt.core.config import ConfigError
 from crawl2gpt.quality_filter.classifier import BACKENDS
+from crawl2gpt.quality_filter.splits import HELDOUT_BY
 
 SELECTIONS = ("pareto", "threshold")
 
@@ -29,11 +31,19 @@ class TrainingConfig:
     """How `train-quality` builds a model."""
 
     balance_ratio: float = 1.0
-    """Raw (negative) documents per reference (positive) one; the larger class is subsampled."""
+    """Weight of the raw class per unit weight of the reference class in training. No
+    document is dropped: the class short of its share is up-weighted (hashing-lr: class
+    weights; fastText: its documents repeated)."""
     heldout_fraction: float = 0.1
-    """Share of documents, chosen by a hash of their id, kept out of training for evaluation."""
+    """Share of each class kept out of training for evaluation (whole units of `heldout_by`)."""
+    heldout_by: str = "file"
+    """`file`: documents of one input file (raw crawl with a URL: of one URL host) are held
+    out together, and a second model trained on a per-document split gives the leaky
+    document-level figure beside it; `document`: documents are held out one by one."""
+    min_class_documents: int = 10
+    """Fewer reference or raw documents than this is an error, not a model."""
     cv_folds: int = 0
-    """k >= 2: also score every document out-of-fold with k models (split by id hash)."""
+    """k >= 2: also score every document out-of-fold with k models (folds as `heldout_by`)."""
     histogram_bins: int = 20
     boundary_examples: int = 20
     """Held-out documents nearest the decision boundary written to the evaluation."""
@@ -56,6 +66,9 @@ class TrainingConfig:
         _check(0 < self.balance_ratio, "training.balance_ratio", "must be > 0")
         _check(0 < self.heldout_fraction < 1, "training.heldout_fraction", "must be in (0, 1)")
         _check(self.cv_folds == 0 or self.cv_folds >= 2, "training.cv_folds", "must be 0 or >= 2")
+        _check(self.heldout_by in HELDOUT_BY, "training.heldout_by",
+               f"{self.heldout_by!r} is not one of {HELDOUT_BY}")
+        _check(self.min_class_documents >= 2, "training.min_class_documents", "must be >= 2")
         for name in ("histogram_bins", "dim", "epochs", "word_ngrams", "bucket", "threads",
                      "n_features", "ngram_max", "max_iter"):
             _check(getattr(self, name) >= 1, f"training.{name}", "must be >= 1")

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 SNIPPET_CHARS = 300
+_BOOTSTRAP_CHUNK = 100
 
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
@@ -30,18 +31,24 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
 def bootstrap_auc_interval(labels: Sequence[int], scores: Sequence[float], *,
                            resamples: int = 1000, level: float = 0.95,
                            seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the AUC, resampling positives and negatives apart."""
+    """Percentile bootstrap interval of the AUC, resampling positives and negatives apart.
+
+    Resamples are ranked `_BOOTSTRAP_CHUNK` at a time (one 2-D `rankdata`), bounding memory.
+    """
     y = np.asarray(labels, dtype=bool)
     s = np.asarray(scores, dtype=np.float64)
     pos, neg = s[y], s[~y]
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("ROC-AUC needs at least one positive and one negative")
     rng = np.random.default_rng(seed)
-    labels_boot = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-    aucs = np.empty(resamples)
-    for b in range(resamples):
-        sample = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
-        aucs[b] = roc_auc(labels_boot, sample)
+    aucs = []
+    for start in range(0, resamples, _BOOTSTRAP_CHUNK):
+        b = min(_BOOTSTRAP_CHUNK, resamples - start)
+        sample = np.hstack([rng.choice(pos, (b, len(pos))), rng.choice(neg, (b, len(neg)))])
+        pos_ranks = rankdata(sample, axis=1)[:, :len(pos)].sum(axis=1)
+        aucs.append((pos_ranks - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
     tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(aucs, [tail, 100 - tail])
+    low, high = np.percentile(np.concatenate(aucs), [tail, 100 - tail])
     return float(low), float(high)
 
 
@@ -76,15 +83,37 @@ def boundary_examples(ids: Sequence[str], labels: Sequence[int], scores: Sequenc
              "score": round(float(s[i]), 6), "text": texts[i][:SNIPPET_CHARS]} for i in order]
 
 
+def auc_summary(labels: Sequence[int], scores: Sequence[float]) -> dict[str, Any]:
+    """Sizes, and the AUC with its bootstrap interval where both classes are present."""
+    y = np.asarray(labels, dtype=int)
+    summary: dict[str, Any] = {"n_reference": int(y.sum()), "n_raw": int(len(y) - y.sum())}
+    if summary["n_reference"] and summary["n_raw"]:
+        summary["roc_auc"] = roc_auc(y, scores)
+        summary["roc_auc_bootstrap_95"] = list(bootstrap_auc_interval(y, scores))
+    return summary
+
+
+def auc_by_source(sources: Sequence[str], labels: Sequence[int],
+                  scores: Sequence[float]) -> dict[str, dict[str, Any]]:
+    """Per source, `auc_summary` of its documents against every document of the other class."""
+    y = np.asarray(labels, dtype=int)
+    s = np.asarray(scores, dtype=np.float64)
+    src = np.asarray(sources, dtype=object)
+    result = {}
+    for name in sorted(set(sources)):
+        mine = src == name
+        label = int(y[mine][0])
+        pick = mine | (y != label)
+        result[name] = {"role": "reference" if label else "raw", **auc_summary(y[pick], s[pick])}
+    return result
+
+
 def evaluate(ids: Sequence[str], labels: Sequence[int], scores: Sequence[float],
              texts: Sequence[str], *, bins: int = 20, examples: int = 20,
              threshold: float = 0.5) -> dict[str, Any]:
     """The held-out report: sizes, AUC with a bootstrap interval, P/R, histograms, examples."""
     y = np.asarray(labels, dtype=int)
-    report: dict[str, Any] = {"n_reference": int(y.sum()), "n_raw": int(len(y) - y.sum())}
-    if report["n_reference"] and report["n_raw"]:
-        report["roc_auc"] = roc_auc(y, scores)
-        report["roc_auc_bootstrap_95"] = list(bootstrap_auc_interval(y, scores))
+    report = auc_summary(y, scores)
     report["operating_point"] = precision_recall(y, scores, threshold)
     report["histograms"] = score_histograms(y, scores, bins)
     report["boundary_examples"] = boundary_examples(ids, y, scores, texts, examples, threshold)

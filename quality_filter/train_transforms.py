@@ -15,6 +15,7 @@ import os
 import apache_beam as beam
 
 from crawl2gpt.core.records import Document
+from crawl2gpt.quality_filter.classifier import read_meta
 from crawl2gpt.quality_filter.config import QualityConfig
 from crawl2gpt.quality_filter.training import train_quality_from_documents
 
@@ -24,8 +25,12 @@ def train_on(docs: list[Document], config: QualityConfig, roles: dict[str, str])
     path = train_quality_from_documents(docs, config, os.path.dirname(config.model_path) or ".",
                                         roles)
     n_reference = sum(roles[d.source] == "reference" for d in docs)
+    heldout = read_meta(path)["heldout"]
     return {"kind": "model", "name": path, "documents": len(docs),
-            "reference_documents": n_reference, "raw_documents": len(docs) - n_reference}
+            "reference_documents": n_reference, "raw_documents": len(docs) - n_reference,
+            "heldout_roc_auc": heldout.get("roc_auc"),
+            "heldout_roc_auc_bootstrap_95": heldout.get("roc_auc_bootstrap_95"),
+            "heldout_by": {c: heldout["heldout_by"][c]["unit"] for c in ("reference", "raw")}}
 
 
 class TrainQualityModel(beam.PTransform):

@@ -1,11 +1,12 @@
 """Train the quality classifier: reference documents against raw crawl, evaluated held out.
 
 Positives are documents of `reference` sources (Wikipedia, books, WebText-like corpora),
-negatives the documents of `raw` crawl sources, as in GPT-3's Appendix A. The larger class is
-subsampled to `balance_ratio` negatives per positive; the held-out split and the
-cross-validation folds are chosen by a hash of the document id, so they do not depend on input
-order. Output beside the model: `<model>.meta.json` (backend, parameters, sizes, data hash,
-held-out metrics) and `<model>.eval.json` (the full held-out report).
+negatives the documents of `raw` crawl sources, as in GPT-3's Appendix A. Every document is
+used: the class short of `balance_ratio` is up-weighted (`splits.class_weights`). The held-out
+part and the cross-validation folds are separate hash draws per class over whole input files
+or URL hosts (`splits`), so they do not depend on input order and a file's documents are never
+on both sides. Output beside the model: `<model>.meta.json` (backend, parameters, sizes, data
+hash, held-out metrics) and `<model>.eval.json` (the full held-out report).
 """
 
 from __future__ import annotations
@@ -29,8 +30,21 @@ from crawl2gpt.quality_filter.classifier import (
     train_classifier,
 )
 from crawl2gpt.quality_filter.config import QualityConfig
-from crawl2gpt.quality_filter.evaluation import SNIPPET_CHARS, evaluate, roc_auc
+from crawl2gpt.quality_filter.evaluation import (
+    SNIPPET_CHARS,
+    auc_by_source,
+    auc_summary,
+    evaluate,
+    roc_auc,
+)
 from crawl2gpt.quality_filter.selection import calibration_table
+from crawl2gpt.quality_filter.splits import (
+    FOLD_SALT,
+    HELDOUT_SALT,
+    assign_parts,
+    class_weights,
+    group_key,
+)
 
 
 @dataclass
@@ -43,6 +57,8 @@ class Example:
     label: int  # 1 = reference, 0 = raw
     snippet: str = ""
     """The start of the original text, for the boundary examples of the report."""
+    group: str = ""
+    """The unit it is held out with (`splits.group_key`); empty: the document alone."""
 
 
 @dataclass
@@ -52,39 +68,48 @@ class TrainedModel:
     evaluation: dict[str, Any]
 
 
-def unit_hash(seed: int, key: str) -> float:
-    """A number in [0, 1) determined by (seed, key) alone."""
-    digest = hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") / 2.0 ** 64
-
-
-def make_examples(docs: Iterable[Document], label: int,
-                  max_chars: int) -> tuple[list[Example], int]:
+def make_examples(docs: Iterable[Document], label: int, max_chars: int,
+                  heldout_by: str = "document") -> tuple[list[Example], int]:
     """Feature texts of `docs`; documents without a single token are counted and left out."""
     examples, empty = [], 0
     for doc in docs:
         features = prepare_text(doc.text, max_chars)[0]
         if features:
             examples.append(Example(doc.id, doc.source, features, label,
-                                    doc.text[:SNIPPET_CHARS]))
+                                    doc.text[:SNIPPET_CHARS], group_key(doc, label, heldout_by)))
         else:
             empty += 1
     return examples, empty
 
 
-def balance(examples: list[Example], ratio: float, seed: int) -> list[Example]:
-    """Subsample the larger class to `ratio` negatives per positive, by id hash."""
-    pos = sorted((e for e in examples if e.label == 1), key=lambda e: unit_hash(seed, e.id))
-    neg = sorted((e for e in examples if e.label == 0), key=lambda e: unit_hash(seed, e.id))
-    if len(neg) > ratio * len(pos):
-        neg = neg[:max(1, round(ratio * len(pos)))]
-    else:
-        pos = pos[:max(1, round(len(neg) / ratio))]
-    return sorted(pos + neg, key=lambda e: e.id)
+def check_class_sizes(n_reference: int, n_raw: int, minimum: int) -> None:
+    """Refuse a class too small to train on and hold documents out of."""
+    for name, n, what in (("reference", n_reference, "curated corpora"),
+                          ("raw", n_raw, "crawl text")):
+        if n < minimum:
+            raise ValueError(
+                f"too few {name} documents to train the quality classifier: {n} with text, "
+                f"training.min_class_documents is {minimum}; add {name} sources ({what}) "
+                f"or lower the minimum")
 
 
-def fold_of(seed: int, doc_id: str, folds: int) -> int:
-    return int(unit_hash(seed + 1, doc_id) * folds)
+def _groups(examples: Sequence[Example]) -> list[str]:
+    return [e.group or f"document:{e.id}" for e in examples]
+
+
+def split_heldout(examples: Sequence[Example], config: QualityConfig,
+                  groups: Sequence[str] | None = None
+                  ) -> tuple[list[Example], list[Example], dict]:
+    """(training, held-out, how each class was divided): `heldout_fraction` of each class.
+
+    `groups` overrides the examples' own units (one per example).
+    """
+    f = config.training.heldout_fraction
+    parts, divided = assign_parts([e.id for e in examples], groups or _groups(examples),
+                                  [e.label for e in examples], [1 - f, f], config.seed,
+                                  HELDOUT_SALT)
+    return ([e for e, p in zip(examples, parts) if p == 0],
+            [e for e, p in zip(examples, parts) if p == 1], divided)
 
 
 def cross_validated_scores(examples: Sequence[Example], config: QualityConfig) -> np.ndarray:
@@ -92,7 +117,8 @@ def cross_validated_scores(examples: Sequence[Example], config: QualityConfig) -
     folds = config.training.cv_folds
     if folds < 2:
         raise ValueError("cross-validation needs training.cv_folds >= 2")
-    fold = np.array([fold_of(config.seed, e.id, folds) for e in examples])
+    fold, _ = assign_parts([e.id for e in examples], _groups(examples),
+                           [e.label for e in examples], [1.0] * folds, config.seed, FOLD_SALT)
     scores = np.zeros(len(examples))
     for k in range(folds):
         train = [e for e, f in zip(examples, fold) if f != k]
@@ -102,36 +128,45 @@ def cross_validated_scores(examples: Sequence[Example], config: QualityConfig) -
     return scores
 
 
+def document_level_auc(examples: Sequence[Example], config: QualityConfig) -> dict[str, Any]:
+    """AUC of a model held out document by document: leaks a file's style into training."""
+    train, test, _ = split_heldout(examples, config, [f"document:{e.id}" for e in examples])
+    scores = _fit(train, config).score_prepared([e.features for e in test])
+    return auc_summary([e.label for e in test], scores)
+
+
 def train_quality_model(positives: Iterable[Document], negatives: Iterable[Document],
                         config: QualityConfig) -> TrainedModel:
-    """Balance, split by id hash, train, and evaluate on the held-out documents."""
+    """Split each class by file (or document), train weighted, evaluate held out."""
     opts = config.training
-    pos, empty_pos = make_examples(positives, 1, config.max_chars)
-    neg, empty_neg = make_examples(negatives, 0, config.max_chars)
-    if not pos or not neg:
-        raise ValueError(f"training needs reference and raw documents with text; got "
-                         f"{len(pos)} reference and {len(neg)} raw")
-    examples = balance(pos + neg, opts.balance_ratio, config.seed)
-    held = [unit_hash(config.seed, e.id) < opts.heldout_fraction for e in examples]
-    train = [e for e, h in zip(examples, held) if not h]
-    test = [e for e, h in zip(examples, held) if h]
+    pos, empty_pos = make_examples(positives, 1, config.max_chars, opts.heldout_by)
+    neg, empty_neg = make_examples(negatives, 0, config.max_chars, opts.heldout_by)
+    check_class_sizes(len(pos), len(neg), opts.min_class_documents)
+    examples = sorted(pos + neg, key=lambda e: e.id)
+    train, test, divided = split_heldout(examples, config)
     classifier = _fit(train, config)
     scores = classifier.score_prepared([e.features for e in test])
-    report = evaluate([e.id for e in test], [e.label for e in test], scores,
-                      [e.snippet for e in test], bins=opts.histogram_bins,
-                      examples=opts.boundary_examples)
+    labels = [e.label for e in test]
+    report = evaluate([e.id for e in test], labels, scores, [e.snippet for e in test],
+                      bins=opts.histogram_bins, examples=opts.boundary_examples)
+    report["heldout_by"] = {"setting": opts.heldout_by, **divided}
+    report["by_source"] = auc_by_source([e.source for e in test], labels, scores)
+    if any(not g.startswith("document:") for g in _groups(examples)):
+        report["document_level"] = document_level_auc(examples, config)
     if opts.cv_folds >= 2:
         oof = cross_validated_scores(examples, config)
-        labels = [e.label for e in examples]
         report["cross_validation"] = {"folds": opts.cv_folds, "n": len(examples),
-                                      "roc_auc": roc_auc(labels, oof)}
+                                      "roc_auc": roc_auc([e.label for e in examples], oof)}
+    train_labels = [e.label for e in train]
+    weights = class_weights(train_labels, opts.balance_ratio)
     meta = {
         "sizes": {"reference_input": len(pos) + empty_pos, "raw_input": len(neg) + empty_neg,
                   "empty_dropped": empty_pos + empty_neg,
-                  "train_reference": sum(e.label for e in train),
-                  "train_raw": sum(1 - e.label for e in train),
-                  "heldout_reference": sum(e.label for e in test),
-                  "heldout_raw": sum(1 - e.label for e in test)},
+                  "train_reference": sum(train_labels),
+                  "train_raw": len(train) - sum(train_labels),
+                  "heldout_reference": sum(labels),
+                  "heldout_raw": len(test) - sum(labels)},
+        "class_weights": {"reference": weights[1], "raw": weights[0]},
         "data_hash": data_hash(examples),
         "max_chars": config.max_chars,
         "scoring_note": f"only the first {config.max_chars} characters of a document are scored",
@@ -139,15 +174,17 @@ def train_quality_model(positives: Iterable[Document], negatives: Iterable[Docum
         "seed": config.seed,
         "heldout": {k: v for k, v in report.items()
                     if k in ("n_reference", "n_raw", "roc_auc", "roc_auc_bootstrap_95",
-                             "operating_point", "cross_validation")},
+                             "operating_point", "heldout_by", "by_source", "document_level",
+                             "cross_validation")},
     }
     return TrainedModel(classifier, meta, report)
 
 
 def _fit(examples: Sequence[Example], config: QualityConfig) -> QualityClassifier:
-    return train_classifier(config.backend, [e.features for e in examples],
-                            [e.label for e in examples],
-                            config.training.backend_params(config.backend), config.max_chars)
+    labels = [e.label for e in examples]
+    return train_classifier(config.backend, [e.features for e in examples], labels,
+                            config.training.backend_params(config.backend), config.max_chars,
+                            class_weights(labels, config.training.balance_ratio))
 
 
 def data_hash(examples: Sequence[Example]) -> str:

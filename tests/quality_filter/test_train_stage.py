@@ -32,6 +32,11 @@ def test_model_trained_in_the_build_equals_the_command_line_one(tmp_path, monkey
     assert Path(row["name"]).resolve() == in_build.resolve()
     # The stage passes every document through: the build keeps what it would keep without it.
     assert row["documents"] == manifest["totals"]["documents"]
+    # Held out by file (the references: a JSONL file and one file per book) and by URL host
+    # (the crawl's WARC pages); the figure is in the manifest with its interval.
+    assert row["heldout_by"] == {"reference": "file", "raw": "host"}
+    low, high = row["heldout_roc_auc_bootstrap_95"]
+    assert 0.5 < low <= row["heldout_roc_auc"] <= high
 
     docs, roles, _ = build_documents(str(tmp_path / "out"))
     outside = train_quality_from_documents(list(reversed(docs)), QualityConfig(),

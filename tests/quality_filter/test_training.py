@@ -14,12 +14,11 @@ from crawl2gpt.quality_filter.config import QualityConfig, TrainingConfig
 from crawl2gpt.quality_filter.evaluation import bootstrap_auc_interval, roc_auc
 from crawl2gpt.quality_filter.selection import format_calibration_table
 from crawl2gpt.quality_filter.training import (
-    balance,
     calibrate,
     cross_validated_scores,
     make_examples,
+    split_heldout,
     train_quality_from_documents,
-    unit_hash,
 )
 from tests.quality_filter.conftest import HELD_OUT_SOURCES, SMALL_FASTTEXT
 
@@ -40,7 +39,7 @@ def test_fasttext_cross_validated_auc_on_real_data(corpus):
     config = QualityConfig(training=TrainingConfig(**SMALL_FASTTEXT, cv_folds=5))
     pos, _ = make_examples(reference, 1, config.max_chars)
     neg, _ = make_examples(raw, 0, config.max_chars)
-    examples = balance(pos + neg, 1.0, config.seed)
+    examples = pos + neg
     labels = np.array([e.label for e in examples])
     assert labels.sum() >= 300 and (1 - labels).sum() >= 300
     scores = cross_validated_scores(examples, config)  # every document scored held out
@@ -64,11 +63,17 @@ def test_auc_on_sources_held_out_of_training_entirely(corpus, fasttext_model):
 
 
 def test_spam_scores_below_a_wikipedia_paragraph(corpus, fasttext_model):
-    reference, _ = corpus
+    reference, raw = corpus
     config = QualityConfig(training=TrainingConfig(**SMALL_FASTTEXT))
     # Wikipedia paragraphs the model never saw: the held-out split of its training run.
+    examples, _ = make_examples([d for d in reference if d.source not in HELD_OUT_SOURCES], 1,
+                                config.max_chars)
+    negatives, _ = make_examples([d for d in raw if d.source not in HELD_OUT_SOURCES], 0,
+                                 config.max_chars)
+    held = {e.id for e in split_heldout(sorted(examples + negatives, key=lambda e: e.id),
+                                        config)[1]}
     unseen_wiki = [d for d in reference if d.source in ("wikitext", "wikiextractor")
-                   and unit_hash(config.seed, d.id) < config.training.heldout_fraction]
+                   and d.id in held]
     assert len(unseen_wiki) >= 10
     model = load_classifier(fasttext_model)
     spam_score, *wiki_scores = model.score_batch([SPAM] + [d.text for d in unseen_wiki])
@@ -106,9 +111,14 @@ def test_train_from_documents_writes_model_metadata_and_evaluation(corpus, tmp_p
     sizes = meta["sizes"]
     n_ref, n_raw = len(reference[::3]), len(raw[::2])
     assert (sizes["reference_input"], sizes["raw_input"]) == (n_ref, n_raw)
-    balanced = min(n_ref, n_raw)  # ratio 1: the larger class is cut to the smaller one
-    assert sizes["train_reference"] + sizes["heldout_reference"] == balanced
-    assert sizes["train_raw"] + sizes["heldout_raw"] == balanced
+    # Every document is used (the smaller class is weighted up), a quarter of each held out.
+    assert sizes["train_reference"] + sizes["heldout_reference"] == n_ref
+    assert sizes["train_raw"] + sizes["heldout_raw"] == n_raw
+    assert abs(sizes["heldout_reference"] - n_ref / 4) <= 0.5
+    assert abs(sizes["heldout_raw"] - n_raw / 4) <= 0.5
+    assert meta["class_weights"]["raw"] == 1.0
+    assert meta["class_weights"]["reference"] == pytest.approx(
+        sizes["train_raw"] / sizes["train_reference"])
     assert meta["backend"] == backend and len(meta["data_hash"]) == 64
     assert meta["max_chars"] == config.max_chars
     # Histograms count every held-out document once.
@@ -116,9 +126,11 @@ def test_train_from_documents_writes_model_metadata_and_evaluation(corpus, tmp_p
     assert sum(hist["reference"]) == sizes["heldout_reference"] == report["n_reference"]
     assert sum(hist["raw"]) == sizes["heldout_raw"] == report["n_raw"]
     # The 20 boundary examples are the held-out documents nearest 0.5. Rescore the held-out
-    # reference documents (the smaller class, so balancing kept all of them) to check.
-    assert n_ref < n_raw
-    heldout_ref = [d for d in reference[::3] if unit_hash(config.seed, d.id) < 0.25]
+    # reference documents to check.
+    pos, _ = make_examples(reference[::3], 1, config.max_chars)
+    neg, _ = make_examples(raw[::2], 0, config.max_chars)
+    held = {e.id for e in split_heldout(sorted(pos + neg, key=lambda e: e.id), config)[1]}
+    heldout_ref = [d for d in reference[::3] if d.id in held]
     assert len(heldout_ref) == sizes["heldout_reference"]
     scores = dict(zip((d.id for d in heldout_ref),
                       load_classifier(path).score_batch([d.text for d in heldout_ref])))
@@ -132,16 +144,6 @@ def test_train_from_documents_writes_model_metadata_and_evaluation(corpus, tmp_p
     assert report["roc_auc"] >= 0.85 and report["cross_validation"]["roc_auc"] >= 0.85
     print(f"\n{backend}: held-out AUC {report['roc_auc']:.3f}, "
           f"3-fold CV AUC {report['cross_validation']['roc_auc']:.3f}")
-
-
-def test_balance_keeps_ratio_negatives_per_positive():
-    from crawl2gpt.quality_filter.training import Example
-    examples = [Example(f"p{i}", "s", "x", 1) for i in range(100)] + \
-               [Example(f"n{i}", "s", "x", 0) for i in range(300)]
-    for ratio, expected in [(1.0, (100, 100)), (2.0, (100, 200)), (0.5, (100, 50)),
-                            (6.0, (50, 300))]:
-        kept = balance(examples, ratio, seed=0)
-        assert (sum(e.label for e in kept), sum(1 - e.label for e in kept)) == expected
 
 
 def test_roc_auc_equals_pair_counting():
@@ -158,3 +160,15 @@ def test_document_of_a_source_without_role_is_an_error(corpus, tmp_path):
     with pytest.raises(ValueError, match="no role"):
         train_quality_from_documents(reference[:5] + raw[:5], QualityConfig(), str(tmp_path),
                                      {reference[0].source: "reference"})
+
+
+def test_bootstrap_interval_matches_a_resampling_loop():
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.ones(60, int), np.zeros(240, int)]
+    scores = rng.normal(labels * 1.2, 1.0)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    loop = [roc_auc(labels, np.r_[rng.choice(pos, 60), rng.choice(neg, 240)]) for _ in range(2000)]
+    low, high = bootstrap_auc_interval(labels, scores, resamples=2000)
+    assert low == pytest.approx(np.percentile(loop, 2.5), abs=0.01)
+    assert high == pytest.approx(np.percentile(loop, 97.5), abs=0.01)
+    assert bootstrap_auc_interval([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]) == (1.0, 1.0)
