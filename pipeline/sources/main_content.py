@@ -23,9 +23,11 @@ _ELEMENT, _TEXT = NodeType.ELEMENT, NodeType.TEXT
 
 # Never text a reader sees as article: dropped before scoring.
 _SKIP_TAGS = frozenset(
-    "script style noscript template svg iframe object embed canvas select button input textarea"
-    " nav aside footer dialog".split()
+    "script style template svg iframe object embed canvas select button input textarea".split()
 )
+# Furniture by tag, dropped in the first walk only: some sites wrap the article in <aside>, or
+# serve the whole page inside <noscript>.
+_UNLIKELY_TAGS = frozenset("nav aside footer dialog noscript".split())
 # Children that make a <div> a container rather than a paragraph of its own.
 _BLOCK_TAGS = frozenset("blockquote dl div img ol p pre table ul section article figure".split())
 _PARAGRAPH_TAGS = frozenset("p pre td section h2 h3 h4 h5 h6".split())
@@ -50,13 +52,17 @@ _NEGATIVE = re.compile(r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|commen
                        r"shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget", re.I)
 _COMMAS = re.compile(r"[,\u060C\uFE50\uFE10\uFE11\u2E41\u2E34\u2E32\uFF0C]")
 _MIN_ARTICLE_CHARS = 500  # below this, retry without dropping unlikely-named blocks
+_STRONG = 0.5  # candidates scoring this share of the best one are never pruned
+_ARTICLE_GROWTH = 1.6  # an <article> around the chosen block may add this much text
+_BONUS_CHARS = 200  # a block with less text gets a share of its tag and class bonus
+_GALLERY_CHARS = 200  # under this much text per image, a block with few <p> is a gallery
 
 
 class _Block:
     """Text statistics of one element, summed over the descendants the walk kept."""
 
     __slots__ = ("node", "tag", "parent", "children", "chars", "link_chars", "commas",
-                 "has_block", "score", "counts", "loose_chars", "loose_commas")
+                 "has_block", "score", "bonus", "counts", "loose_chars", "loose_commas")
 
     def __init__(self, node, tag: str, parent: _Block | None):
         self.node, self.tag, self.parent = node, tag, parent
@@ -65,6 +71,7 @@ class _Block:
         self.loose_chars = self.loose_commas = 0  # text outside block children
         self.has_block = False
         self.score: float | None = None  # None: no paragraph scored it
+        self.bonus = 0  # from its tag and class/id names
         self.counts: dict[str, int] = {}  # descendants per tag, for the tags in _COUNTED_TAGS
         if parent is not None:
             parent.children.append(self)
@@ -75,7 +82,7 @@ class _Block:
 
 
 def extract_main_text(html: str) -> str:
-    """The article text of a page, or '' when the page has no body."""
+    """The article text of a page; failing that, all its visible text; '' without a body."""
     best = ""
     for strip_unlikely in (True, False):
         tree = HTMLTree.parse(html)
@@ -83,14 +90,22 @@ def extract_main_text(html: str) -> str:
             return ""
         root, candidates = _score_page(tree.body, strip_unlikely)
         chosen = _choose(root, candidates)
+        protected = _strong_paths(candidates)
         for block in chosen:
-            _prune(block)
+            _prune(block, protected)
         _keep_only(chosen)
-        text = extract_plain_text(tree, main_content=False, alt_texts=False, links=False)
+        text = _render(tree, noscript=not strip_unlikely)
         if len(text) >= _MIN_ARTICLE_CHARS:
             return text
         best = max(best, text, key=len)
-    return best
+    # Scoring found no article (the text sits in <noscript>, or in no block at all): a page
+    # with any visible text should not vanish here.
+    return best if best.strip() else _render(HTMLTree.parse(html), noscript=True)
+
+
+def _render(tree: HTMLTree, noscript: bool) -> str:
+    return extract_plain_text(tree, main_content=False, alt_texts=False, links=False,
+                              noscript=noscript)
 
 
 def _class_weight(node) -> int:
@@ -116,6 +131,8 @@ def _is_furniture(node, tag: str, strip_unlikely: bool) -> bool:
         return True
     if not strip_unlikely or tag in ("body", "a"):
         return False
+    if tag in _UNLIKELY_TAGS:
+        return True
     if node.getattr("role") in _UNLIKELY_ROLES:
         return True
     class_name, node_id = node.class_name, node.id
@@ -131,7 +148,8 @@ def _score_page(body, strip_unlikely: bool) -> tuple[_Block, list[_Block]]:
 
     def add_score(block: _Block, value: float) -> None:
         if block.score is None:
-            block.score = _TAG_BONUS.get(block.tag, 0) + _class_weight(block.node)
+            block.score = 0.0
+            block.bonus = _TAG_BONUS.get(block.tag, 0) + _class_weight(block.node)
             candidates.append(block)
         block.score += value
 
@@ -188,8 +206,9 @@ def _score_page(body, strip_unlikely: bool) -> tuple[_Block, list[_Block]]:
                 child.decompose()
             else:
                 stack.append((_Block(child, tag, block), child.first_child, in_link or tag == "a"))
-    for block in candidates:
-        block.score *= 1 - block.link_density
+    for block in candidates:  # names count fully only for blocks with some text
+        bonus = block.bonus * min(1.0, block.chars / _BONUS_CHARS) if block.bonus > 0 else block.bonus
+        block.score = (block.score + bonus) * (1 - block.link_density)
     return root, candidates
 
 
@@ -207,7 +226,7 @@ def _choose(root: _Block, candidates: list[_Block]) -> list[_Block]:
                 top = ancestor
                 break
             ancestor = ancestor.parent
-    top = _climb(top, root)
+    top = _to_article(_climb(top, root), root)
     while top.parent is not None and top.parent is not root and len(top.parent.children) == 1:
         top = top.parent
     return [top] if top.parent is None else _with_siblings(top)
@@ -231,6 +250,16 @@ def _with_siblings(top: _Block) -> list[_Block]:
             ):
                 chosen.append(sibling)
     return chosen
+
+
+def _to_article(top: _Block, root: _Block) -> _Block:
+    """The enclosing <article> or <main> if it adds little text (its headline and lead)."""
+    ancestor = top.parent
+    while ancestor is not None and ancestor is not root:
+        if ancestor.tag in ("article", "main"):
+            return ancestor if ancestor.chars <= _ARTICLE_GROWTH * top.chars else top
+        ancestor = ancestor.parent
+    return top
 
 
 def _climb(top: _Block, root: _Block) -> _Block:
@@ -258,12 +287,28 @@ def _is_inside(block: _Block, ancestor: _Block) -> bool:
     return False
 
 
-def _prune(container: _Block) -> None:
+def _strong_paths(candidates: list[_Block]) -> set[_Block]:
+    """Blocks holding a candidate that scores at least half the best: pruning must not cut the
+    article out of its own container (page builders name every wrapper `*-widget-*`)."""
+    if not candidates:
+        return set()
+    floor = _STRONG * max(b.score for b in candidates)
+    protected: set[_Block] = set()
+    for block in candidates:
+        if block.score >= floor and block.score > 0:
+            while block is not None and block not in protected:
+                protected.add(block)
+                block = block.parent
+    return protected
+
+
+def _prune(container: _Block, protected: set[_Block]) -> None:
     """Remove link lists, share bars and similar blocks inside the chosen container."""
     stack = list(container.children)
     while stack:
         block = stack.pop()
-        if block.tag in _CLEANED_TAGS and _looks_like_boilerplate(block):
+        if (block.tag in _CLEANED_TAGS and block not in protected
+                and 2 * block.chars <= container.chars and _looks_like_boilerplate(block)):
             block.node.decompose()
         else:
             stack.extend(block.children)
@@ -281,7 +326,7 @@ def _looks_like_boilerplate(block: _Block) -> bool:
     is_list = block.tag in ("ul", "ol")
     paragraphs, images = counts["p"], counts["img"]
     return (
-        (images > 1 and paragraphs / images < 0.5)
+        (images > 1 and paragraphs / images < 0.5 and block.chars < _GALLERY_CHARS * images)
         or (not is_list and counts["li"] > paragraphs + 100)  # a long list of links
         or (not is_list and block.chars < 25 and (images == 0 or images > 2))
         or (not is_list and weight < 25 and block.link_density > 0.2)
