@@ -43,7 +43,9 @@ _UNLIKELY_ROLES = frozenset(
 _UNLIKELY = re.compile(
     r"-ad-|ad-break|agegate|banner|breadcrumb|combx|comment|communit|cover-wrap|disqus|extra|"
     r"footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|"
-    r"social|sponsor|supplemental|pagination|pager|popup", re.I)
+    r"social|sponsor|supplemental|pagination|pager|popup|"
+    r"newsletter|signup|subscri|postmetadata|entry-meta|entry-utility|rating|disclaimer|"
+    r"disclosure|sharedaddy|respond|author-(?:box|desc|info|bio)|caption", re.I)
 _MAYBE = re.compile(r"and|article|body|column|content|main|shadow", re.I)
 _POSITIVE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|"
                        r"blog|story", re.I)
