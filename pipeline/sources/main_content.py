@@ -305,15 +305,17 @@ def _strong_paths(candidates: list[_Block]) -> set[_Block]:
 
 
 def _prune(container: _Block, protected: set[_Block]) -> None:
-    """Remove link lists, share bars and similar blocks inside the chosen container."""
-    stack = list(container.children)
+    """Remove link lists, share bars and similar blocks inside the chosen container, but never
+    a block holding most of the text of the container or of a protected block around it."""
+    stack = [(child, container.chars) for child in container.children]
     while stack:
-        block = stack.pop()
+        block, enclosing_chars = stack.pop()
         if (block.tag in _CLEANED_TAGS and block not in protected
-                and 2 * block.chars <= container.chars and _looks_like_boilerplate(block)):
+                and 2 * block.chars <= enclosing_chars and _looks_like_boilerplate(block)):
             block.node.decompose()
         else:
-            stack.extend(block.children)
+            chars = block.chars if block in protected else enclosing_chars
+            stack.extend((child, chars) for child in block.children)
 
 
 def _looks_like_boilerplate(block: _Block) -> bool:
