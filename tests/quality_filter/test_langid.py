@@ -13,26 +13,7 @@ import pytest
 from quality_filter.heuristics_config import LanguageIdConfig
 from quality_filter.langid import UNKNOWN, LanguageGuess, LanguageIdentifier, keep_verdict
 from tests.quality_filter.heuristics_data import hplt_lines, multilingual_warc_pages
-
-# README, multilingual WARC table: "Chinese 11, German 2, Russian 1, Dutch 1, mixed 1".
-WARC_JUDGED = {
-    "http://003338.cn/l41/481397.html": {"zh"},
-    "http://01spb.ru/company/": {"ru"},
-    "http://035.psb556.com/24/i/u_1090813/article.html": {"zh"},
-    "http://037426.cn/": {"zh", "en"},  # mixed: Chinese spam title, English body
-    "http://041696.com/15477/list_6_4.html": {"zh"},
-    "http://044545.com/topic/20200207/015849.html": {"zh"},
-    "http://0513mt.com/index.php/art/detail/id/8884.html": {"zh"},
-    "http://05925.net/index.php/vod/type/id/53.html": {"zh"},
-    "http://06.live-radsport.ch/fahrerstatistik_801/Anthony_Ravard.html": {"de"},
-    "http://06.live-radsport.ch/tippspiel/stats_140_petzi.html": {"de"},
-    "http://0615235.com/02mjqjo%7Bibotij2.btq?odmbtt=106&tdmbtt=121": {"zh"},
-    "http://0755krk.com/76104/list_4_1.html": {"zh"},
-    "http://0760.jxtdw.com/area/sanxiang/": {"zh"},
-    "http://077678u.info/erxiaoshujinguang/list_6_2.html": {"zh"},
-    "http://0900-hovenier.nl/gelderland/oosterbeek/": {"nl"},
-    "http://096355.com/video/11073.html?11073-0-2": {"zh"},
-}
+from tests.quality_filter.langid_labels import WARC_JUDGED, hplt_reference
 
 # README, HPLT table: line → judged language (line 66 is "too short to judge", left out).
 # Lines 1, 19 and 65 are where the stored OpenLID label is wrong (Czech, Russian, English).
