@@ -54,7 +54,7 @@ _NEGATIVE = re.compile(r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|commen
                        r"shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget", re.I)
 _COMMAS = re.compile(r"[,\u060C\uFE50\uFE10\uFE11\u2E41\u2E34\u2E32\uFF0C]")
 _MIN_ARTICLE_CHARS = 500  # below this, retry without dropping unlikely-named blocks
-_STRONG = 0.5  # candidates scoring this share of the best one are never pruned
+_STRONG = 0.25  # candidates scoring this share of the best one, and their wrappers, stay
 _ARTICLE_GROWTH = 1.6  # an <article> around the chosen block may add this much text
 _BONUS_CHARS = 200  # a block with less text gets a share of its tag and class bonus
 _GALLERY_CHARS = 200  # under this much text per image, a block with few <p> is a gallery
