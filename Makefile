@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/crawl2gpt demo --output demo-out
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 clean:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from pipeline.demo_data import demo_build_config, generate_demo_corpus
+from crawl2gpt.demo.data import demo_build_config, generate_demo_corpus
 
 RUNNERS = {
     "in-memory": [],
@@ -98,7 +98,7 @@ def main() -> None:
     corpus, corpus_mb = corpus_for(args.min_mb, work)
     config = work / "build.toml"
     config.write_text(demo_build_config(os.path.relpath(corpus, work)))
-    exe = [sys.executable, "-m", "pipeline.cli", "build", "--config", str(config)]
+    exe = [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config)]
     results = {}
     for name in args.runners.split(","):
         out = work / f"out-{name}"

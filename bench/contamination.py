@@ -15,26 +15,25 @@ Prints one JSON line per run and a Markdown table.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-
 import argparse
 import gzip
 import json
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = (REPO / ".." / "shared" / "data").resolve()
 RUNS = ["side_input", "keyed_join", "core"]
 
 
 def corpus(repeat: int):
-    from pipeline.records import Document
+    from crawl2gpt.core.records import Document
     cc = SHARED / "commoncrawl"
     with gzip.open(cc / "c4" / "c4-sample.00000-of-00001.json.gz", "rt", encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f]
@@ -57,10 +56,10 @@ def corpus(repeat: int):
 def run_one(name: str, repeat: int) -> dict:
     import apache_beam as beam
 
-    from dedup.benchmarks import load_benchmarks
-    from dedup.contamination import NgramIndex, remove_contamination
-    from dedup.contamination_config import ContaminationConfig
-    from dedup.contamination_transforms import RemoveContamination
+    from crawl2gpt.dedup.benchmarks import load_benchmarks
+    from crawl2gpt.dedup.contamination import NgramIndex, remove_contamination
+    from crawl2gpt.dedup.contamination_config import ContaminationConfig
+    from crawl2gpt.dedup.contamination_transforms import RemoveContamination
 
     docs = corpus(repeat)
     mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6

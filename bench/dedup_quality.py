@@ -29,11 +29,6 @@ On a shared machine wall-clock figures move with other load; `cpu_seconds` and `
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-
 import argparse
 import gzip
 import json
@@ -42,13 +37,17 @@ import re
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
-from dedup.config import FuzzyDedupConfig
-from dedup.lsh import format_s_curve, optimal_bands_rows
-from dedup.minhash import shingles
+from crawl2gpt.dedup.config import FuzzyDedupConfig
+from crawl2gpt.dedup.lsh import format_s_curve, optimal_bands_rows
+from crawl2gpt.dedup.minhash import shingles
+
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = (REPO / ".." / "shared" / "data").resolve()
 THRESHOLD, NGRAM, NUM_PERM = 0.8, 5, 128
@@ -182,8 +181,8 @@ def score(removed: set[int], pairs: dict[tuple[int, int], float]) -> tuple[float
 # ------------------------------------------------------------------------ systems (child side)
 
 def run_ours(texts: list[str], workers: int) -> set[int]:
-    from dedup.fuzzy import find_near_duplicates
-    from pipeline.records import Document
+    from crawl2gpt.core.records import Document
+    from crawl2gpt.dedup.fuzzy import find_near_duplicates
 
     docs = [Document.create("bench", t, record_id=str(i)) for i, t in enumerate(texts)]
     index = {d.id: i for i, d in enumerate(docs)}

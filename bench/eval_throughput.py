@@ -72,9 +72,9 @@ def make_random_model(out: Path, seed: int) -> Path:
     """A seeded random all-dense project GPT with GPT-2's vocabulary, exported as GPT-2."""
     import torch
 
-    from training.config import model_config
-    from training.export import export_hf
-    from training.model import GPT
+    from crawl2gpt.training.config import model_config
+    from crawl2gpt.training.export import export_hf
+    from crawl2gpt.training.model import GPT
     torch.manual_seed(seed)
     config = model_config("tiny-dense", n_layer=4, d_model=128, n_head=4, n_ctx=512,
                           vocab_size=50257)
@@ -112,7 +112,7 @@ def write_lm_eval_task(spec, data_file: Path, folder: Path) -> str:
 
 
 def run_ours(model, spec, benchmarks: Path, limit: int) -> list[dict]:
-    from evaluation.harness import evaluate_task
+    from crawl2gpt.evaluation.harness import evaluate_task
     return evaluate_task(model, spec, benchmarks, k=0, limit=limit)
 
 
@@ -186,8 +186,8 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    from evaluation.models import HFModel
-    from evaluation.tasks import select_tasks
+    from crawl2gpt.evaluation.models import HFModel
+    from crawl2gpt.evaluation.tasks import select_tasks
 
     spec = select_tasks([args.task])[0]
     model_dir = args.model or make_random_model(tmp / "exported", args.seed)

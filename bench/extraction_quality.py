@@ -34,9 +34,14 @@ import trafilatura
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.sources.html_text import extract_text
-from pipeline.sources.text_metrics import snippet_counts, snippet_scores, token_f1, word_tokens
-from pipeline.sources.webpage_sets import load_readability, load_snippets
+from crawl2gpt.pipeline.sources.html_text import extract_text
+from crawl2gpt.pipeline.sources.text_metrics import (
+    snippet_counts,
+    snippet_scores,
+    token_f1,
+    word_tokens,
+)
+from crawl2gpt.pipeline.sources.webpage_sets import load_readability, load_snippets
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAGES = REPO_ROOT / ".." / "shared" / "data" / "webpages"
@@ -97,7 +102,8 @@ def run_set(name: str, pages: list[dict], passes: int) -> dict[str, dict]:
         row["pages_per_s"] = len(pages) / wall
         row["mb_per_cpu_s"] = megabytes / cpu
         rows[extractor] = row
-        cells = [f"{row[k]:6.3f}" if k in row else f"{'':6s}" for k in ("f1", "precision", "recall")]
+        cells = [f"{row[k]:6.3f}" if k in row else f"{'':6s}"
+                 for k in ("f1", "precision", "recall")]
         real = f"{row['f1_real']:7.3f}" if "f1_real" in row else f"{'':7s}"
         print(f"{extractor:28s} {' '.join(cells)} {real} {row['empty']:5d} "
               f"{row['pages_per_s']:7.1f} {row['mb_per_cpu_s']:8.2f}")

@@ -31,15 +31,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[1]
+from crawl2gpt.pipeline.normalize import normalize_text
+from crawl2gpt.quality_filter.heuristics_config import LineCleanupConfig, PiiConfig, RulesConfig
+from crawl2gpt.quality_filter.langid import LanguageIdentifier
+from crawl2gpt.quality_filter.line_cleanup import clean_text
+from crawl2gpt.quality_filter.pii import scrub
+from crawl2gpt.quality_filter.rules import judge
 
-from pipeline.normalize import normalize_text
-from quality_filter.heuristics_config import (LineCleanupConfig, PiiConfig,
-                                              RulesConfig)
-from quality_filter.langid import LanguageIdentifier
-from quality_filter.line_cleanup import clean_text
-from quality_filter.pii import scrub
-from quality_filter.rules import judge
+ROOT = Path(__file__).resolve().parents[1]
 
 CC = ROOT.parent / "shared" / "data" / "commoncrawl"
 FILES = [("c4/c4-sample.00000-of-00001.json.gz", "text"),
@@ -77,8 +76,12 @@ def speed(name: str, seconds: float, texts: list[str]) -> dict:
 
 # ----------------------------------------------------------------------------- datatrove
 def datatrove_rule_chain():
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
-                                            GopherQualityFilter, GopherRepetitionFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
     return {"gopher_repetition": GopherRepetitionFilter(),
             "gopher_quality": GopherQualityFilter(),
             "c4": C4QualityFilter(min_num_sentences=3, min_words_per_line=5),
@@ -143,7 +146,6 @@ def main() -> None:
         f"{g} {share:.3f}" for g, share in agreement(texts, chain).items()))
     print(f"ratio_vs_datatrove {rules_ours['mb_per_s'] / rules_theirs['mb_per_s']:.2f}")
 
-    from datatrove.data import Document
     from datatrove.pipeline.formatters import PIIFormatter
     formatter = PIIFormatter()
     pii_config = PiiConfig()

@@ -21,13 +21,13 @@ import json
 import time
 from pathlib import Path
 
-from evaluation.scoring import mean_and_ci95
-from evaluation.synthetic_corpus import held_out_pairs, worksheets, write_task_files
-from mixing.tokenizer import Tokenizer
-from mixing.train_tokenizer import train_bpe
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.demo import icl_model_overrides, train_model
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.demo.run import icl_model_overrides, train_model
+from crawl2gpt.evaluation.scoring import mean_and_ci95
+from crawl2gpt.evaluation.synthetic_corpus import held_out_pairs, worksheets, write_task_files
+from crawl2gpt.mixing.train_tokenizer import train_bpe
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
 
 SHOTS = [0, 1, 10]
 BUILD = """
@@ -62,8 +62,8 @@ def prepare(out: Path, docs: int, pairs: int, seed: int) -> tuple[str, int, list
 
 def evaluate(checkpoints: str, out: Path, tasks: list) -> dict[str, dict[int, list[float]]]:
     """Per scoring (exact / choice) and K, the correctness of every held-out problem."""
-    from evaluation.harness import run_eval
-    from evaluation.models import load_model
+    from crawl2gpt.evaluation.harness import run_eval
+    from crawl2gpt.evaluation.models import load_model
     model = load_model(checkpoints, None, "cpu", batch_size=32, show_progress=False)
     run_eval(model, tasks, SHOTS, out / "benchmarks", out / "eval", model_name="icl-sanity")
     correct: dict[str, dict[int, list[float]]] = {"exact": {}, "choice": {}}

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.demo_data import demo_build_config, generate_demo_corpus
+from crawl2gpt.demo.data import demo_build_config, generate_demo_corpus
 
 STAGES = 'stages = ["fuzzy_dedup"]\n'
 
@@ -41,7 +41,7 @@ def config_text(corpus: Path, crawl_files: list[Path], references: bool) -> str:
 
 
 def timed_build(config: Path, out: Path, against: Path | None = None) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "pipeline.cli", "build", "--config", str(config),
+    cmd = [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config),
            "--output", str(out)] + (["--against", str(against)] if against else [])
     start = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True)

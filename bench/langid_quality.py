@@ -23,12 +23,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # the labels live beside the tests
 
-from pipeline.config import SourceConfig  # noqa: E402
-from pipeline.normalize import normalize_text  # noqa: E402
-from pipeline.records import Document  # noqa: E402
-from pipeline.sources import ReadContext  # noqa: E402
-from pipeline.sources.warc import read_warc  # noqa: E402
-from quality_filter.langid import LanguageIdentifier  # noqa: E402
+from crawl2gpt.core.records import Document  # noqa: E402
+from crawl2gpt.pipeline.config import SourceConfig  # noqa: E402
+from crawl2gpt.pipeline.normalize import normalize_text  # noqa: E402
+from crawl2gpt.pipeline.sources import ReadContext  # noqa: E402
+from crawl2gpt.pipeline.sources.warc import read_warc  # noqa: E402
+from crawl2gpt.quality_filter.langid import LanguageIdentifier  # noqa: E402
 from tests.quality_filter.heuristics_data import HPLT, MULTILINGUAL_WARC, hplt_lines  # noqa: E402
 from tests.quality_filter.langid_labels import WARC_JUDGED, hplt_reference  # noqa: E402
 
@@ -49,7 +49,8 @@ def lid176_identify():
     return lambda text: identifier.identify(text).language if text.strip() else ""
 
 
-CANDIDATES = {"lid.176.ftz (ours, fastText)": lid176_identify, "py3langid 0.4.0": py3langid_identify}
+CANDIDATES = {"lid.176.ftz (ours, fastText)": lid176_identify,
+              "py3langid 0.4.0": py3langid_identify}
 
 
 def warc_main_texts(data: Path) -> dict[str, str]:

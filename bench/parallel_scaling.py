@@ -54,18 +54,19 @@ def overrides(manifest: str, out: str, dp: int, tp: int, pp: int, schedule: str)
 def child(args: list[str], steps: int, result: str) -> None:
     """One rank: build, one warm-up step, `steps` timed steps; write this rank's figures."""
     import torch
-    from training.parallel.plan import rank_plan
-    from training.train_config import load_train_config
+
+    from crawl2gpt.training.parallel.plan import rank_plan
+    from crawl2gpt.training.train_config import load_train_config
     torch.set_num_threads(1)
     base = rss_mb()
     config = load_train_config(None, args)
     world = config.parallel.world_size
     if world > 1:
-        from training.parallel.trainer import ParallelTrainer
+        from crawl2gpt.training.parallel.trainer import ParallelTrainer
         trainer = ParallelTrainer(config)
         rank, pp_rank = trainer.layout.rank, trainer.layout.pp_rank
     else:
-        from training.trainer import Trainer
+        from crawl2gpt.training.trainer import Trainer
         trainer, rank, pp_rank = Trainer(config), 0, 0
     trainer.train_step()
     start = time.perf_counter()

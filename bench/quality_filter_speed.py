@@ -36,12 +36,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import apache_beam as beam
 import numpy as np
 
-from pipeline.config import BuildConfig, SourceConfig
-from pipeline.records import Document
-from quality_filter.classifier import load_classifier
-from quality_filter.config import QualityConfig
-from quality_filter.training import save_trained_model, train_quality_model
-from quality_filter.transforms import FilterQuality
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.config import BuildConfig, SourceConfig
+from crawl2gpt.quality_filter.classifier import load_classifier
+from crawl2gpt.quality_filter.config import QualityConfig
+from crawl2gpt.quality_filter.training import save_trained_model, train_quality_model
+from crawl2gpt.quality_filter.transforms import FilterQuality
 
 DATA = ROOT.parent / "shared" / "data"
 BUILD = BuildConfig(sources=[SourceConfig("wiki", "reference", ["-"], "text"),

@@ -1,9 +1,9 @@
 """Tokens per CPU-second of the tokenise stage's core vs tiktoken on the same text.
 
-Ours: `Tokenizer.encode_batch` in batches of the stage's batch size plus the conversion to the
-compact id array, i.e. what `TokenizeFn` does (it encodes one document per call). Reference: tiktoken's
-`encode_ordinary_batch` (one thread), called on our batches and on all texts at once, the
-faster of the two counting, with GPT-2's ranks built by tiktoken directly from
+Ours: `Tokenizer.encode_batch` on one document per call plus the conversion to the compact id
+array, i.e. what the stage's `TokenizeFn` does. Reference: tiktoken's `encode_ordinary_batch`
+(one thread), called on one document at a time and on all texts at once, the faster counting,
+with GPT-2's ranks built by tiktoken directly from
 `r50k_base.tiktoken`. CPU time (`time.process_time`, all threads of the process) makes both
 per-core figures, so library threads cannot flatter either side. Each side is warmed up on the
 first 200 documents first. For scale, Hugging Face `tokenizers` running GPT-2's
@@ -12,21 +12,19 @@ first 200 documents first. For scale, Hugging Face `tokenizers` running GPT-2's
     .venv/bin/python bench/tokenize_throughput.py --mb 30
 """
 
-from pathlib import Path
-
 # This file shares its name with the standard library's `tokenize`: keep its folder off the
 # import path so that nothing imports it by mistake, and import the project from the repo root.
-ROOT = Path(__file__).resolve().parents[1]
-
 import argparse
 import gzip
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
-from mixing.config import TokenizeConfig
-from mixing.tokenizer import FORMS, GPT2_PATTERN, EOT, Tokenizer
+from crawl2gpt.core.tokenizer import EOT, FORMS, GPT2_PATTERN, Tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -56,16 +54,13 @@ def cpu_seconds(fn) -> tuple[float, float, object]:
     return time.process_time() - cpu, time.perf_counter() - wall, out
 
 
-def ours(tok: Tokenizer, texts: list[str], batch_size: int) -> int:
-    n = 0
-    for i in range(0, len(texts), batch_size):
-        for ids in tok.encode_batch(texts[i:i + batch_size]):
-            n += np.array(ids, dtype=tok.id_dtype).size
-    return n
+def ours(tok: Tokenizer, texts: list[str]) -> int:
+    """One document per call, as the stage's `TokenizeFn` encodes them."""
+    return sum(np.array(tok.encode_batch([text])[0], dtype=tok.id_dtype).size for text in texts)
 
 
 def reference(enc, texts: list[str], batch_size: int) -> int:
-    """tiktoken on batches of `batch_size` (our batches, or all texts at once)."""
+    """tiktoken on batches of `batch_size` (one document, or all texts at once)."""
     n = 0
     for i in range(0, len(texts), batch_size):
         n += sum(map(len, enc.encode_ordinary_batch(texts[i:i + batch_size], num_threads=1)))
@@ -88,10 +83,8 @@ def main() -> None:
     ranks = tiktoken.load.load_tiktoken_bpe(str(Path(args.tokenizer) / "r50k_base.tiktoken"))
     ref = tiktoken.Encoding("r50k_base", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
                             special_tokens={EOT: 50256})
-    batch_size = TokenizeConfig().batch_size
-    reference(ref, texts[:200], batch_size)
-    timings = {size: cpu_seconds(lambda: reference(ref, texts, size))
-               for size in (batch_size, len(texts))}
+    reference(ref, texts[:200], 1)
+    timings = {size: cpu_seconds(lambda: reference(ref, texts, size)) for size in (1, len(texts))}
     ref_cpu, ref_wall, ref_tokens = min(timings.values())  # the faster way of calling it
     print(json.dumps({"text_bytes": num_bytes, "unique_text_bytes": unique_bytes,
                       "documents": len(texts), "tiktoken_tokens": ref_tokens,
@@ -101,8 +94,8 @@ def main() -> None:
                       "tiktoken_wall_s": round(ref_wall, 2)}))
     for kind in args.kinds.split(","):
         tok = Tokenizer.from_path(args.tokenizer, kind)
-        ours(tok, texts[:200], batch_size)
-        cpu, wall, n = cpu_seconds(lambda: ours(tok, texts, batch_size))
+        ours(tok, texts[:200])
+        cpu, wall, n = cpu_seconds(lambda: ours(tok, texts))
         assert n == ref_tokens + len(texts), (kind, n)  # same ids plus one separator each
         print(json.dumps({"kind": kind, "engine": tok.describe()["engine"],
                           "tokens": n, "tokens_per_cpu_s": round(n / cpu),

@@ -8,7 +8,8 @@
   shape: dropout 0, no torch.compile on either (HF with its default attention, SDPA), all-dense
   attention, fp32 on CPU. Median of 3 timed steps after one warm-up step, the two models' steps
   interleaved in one process so both see the same machine load; peak RSS measured for each
-  model alone in its own process. `ratio_vs_hf` = our tokens/s over theirs. The banded configuration (ours alternating
+  model alone in its own process. `ratio_vs_hf` = our tokens/s over theirs. The banded
+  configuration (ours alternating
   dense/local) is reported separately against `GPTNeoForCausalLM` with the same pattern.
 - **loader**: `training.data.TokenLoader` alone on one core (sched_setaffinity), sequences of
   2048 + 1, over corpora written by the builder's own shard writer at 1x and 8x size; tokens/s
@@ -52,12 +53,12 @@ def peak_rss_mb() -> float:
 
 def build_model(impl: str, size: str, n_ctx: int, attention: str):
     """Ours or Hugging Face's model of one shape; returns (model, logits function)."""
-    from training.config import model_config
+    from crawl2gpt.training.config import model_config
     banded = attention == "banded"
     ours = model_config(size, n_ctx=n_ctx, dropout=0.0, window=n_ctx // 4,
                         attention=["global", "local"] if banded else ["global"])
     if impl == "ours":
-        from training.model import GPT
+        from crawl2gpt.training.model import GPT
         return GPT(ours), lambda m, x: m(x)
     import transformers
     common = dict(vocab_size=ours.vocab_size, activation_function="gelu_new",
@@ -80,7 +81,8 @@ def build_model(impl: str, size: str, n_ctx: int, attention: str):
 def _train_step(model, logits_of, optimizer, x, bf16: bool = False) -> None:
     """Forward, our loss, backward, clip, our AdamW: the same step for both implementations."""
     import torch
-    from training.model import lm_loss
+
+    from crawl2gpt.training.model import lm_loss
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
         loss = lm_loss(logits_of(model, x[:, :-1]), x[:, 1:])
     loss.backward()
@@ -91,7 +93,8 @@ def _train_step(model, logits_of, optimizer, x, bf16: bool = False) -> None:
 
 def _setup(impl: str, size: str, n_ctx: int, attention: str):
     import torch
-    from training.schedule import OptimConfig, build_optimizer
+
+    from crawl2gpt.training.schedule import OptimConfig, build_optimizer
     torch.manual_seed(0)
     model, logits_of = build_model(impl, size, n_ctx, attention)
     model.train()
@@ -128,7 +131,8 @@ def child_speed(size: str, n_ctx: int, batch: int, attention: str, repeats: int 
 def write_loader_corpus(root: Path, tokens_per_source: int, vocab_size: int = 50257) -> Path:
     """Two sources of random documents (100-3000 tokens) through the builder's shard writer."""
     import numpy as np
-    from mixing.token_shards import write_source_shards
+
+    from crawl2gpt.mixing.token_shards import write_source_shards
     rng = np.random.default_rng(0)
     sources = {}
     for name in ("web", "books"):
@@ -151,9 +155,9 @@ def write_loader_corpus(root: Path, tokens_per_source: int, vocab_size: int = 50
 
 def child_loader(manifest: str, tokens: int) -> dict:
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    from training.data import TokenLoader, load_manifest
+    from crawl2gpt.training.data import TokenLoader, load_token_manifest
     base = rss_mb()
-    loader = TokenLoader(load_manifest(manifest), seq_len=2048, micro_batch=8)
+    loader = TokenLoader(load_token_manifest(manifest), seq_len=2048, micro_batch=8)
     start, served = time.perf_counter(), 0
     while served < tokens:
         served += loader.next_batch()[:, :-1].numel()
@@ -165,10 +169,11 @@ def child_loader(manifest: str, tokens: int) -> dict:
 
 def child_gpu(size: str, batch: int, steps: int = 10) -> dict:
     import torch
-    from training.config import model_config
-    from training.metrics import device_peak_flops
-    from training.model import GPT
-    from training.schedule import OptimConfig, build_optimizer
+
+    from crawl2gpt.training.config import model_config
+    from crawl2gpt.training.metrics import device_peak_flops
+    from crawl2gpt.training.model import GPT
+    from crawl2gpt.training.schedule import OptimConfig, build_optimizer
     cfg = model_config(size, attention=["global"], dropout=0.0)
     device = torch.device("cuda")
     model = GPT(cfg).to(device)

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from dedup.ngrams import normalized_words
+from crawl2gpt.dedup.ngrams import normalized_words
 
 
 class BenchmarkError(ValueError):

@@ -20,16 +20,24 @@ from __future__ import annotations
 import json
 import math
 import os
+import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from dedup.benchmarks import Benchmark
-from dedup.contamination_config import ContaminationConfig
-from dedup.ngrams import find_in_sorted, ngram_hashes, normalize, sequence_ngrams, word_hashes
-from pipeline.records import Document
+from crawl2gpt.core.records import Document
+from crawl2gpt.dedup.benchmarks import Benchmark
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.dedup.ngrams import (
+    find_in_sorted,
+    ngram_hashes,
+    normalize,
+    sequence_ngrams,
+    word_hashes,
+)
 
 Ref = tuple[str, str]  # (benchmark name, example id)
 
@@ -139,3 +147,22 @@ def write_splits(records: Iterable[dict], out_dir: str) -> list[str]:
             f.write(split_json(record))
         paths.append(path)
     return paths
+
+
+def contamination_section(config: ContaminationConfig, rows: list[dict[str, Any]],
+                          staging_dir: str) -> tuple[dict[str, Any], list[str]]:
+    """The manifest's `contamination` section (the removal counts and, per benchmark, its
+    clean/dirty file) and those files, written under `staging_dir`."""
+    def plain(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in ("stage", "part")}
+
+    splits = sorted((plain(r) for r in rows if r["part"] == "corpus"),
+                    key=lambda r: r["benchmark"])
+    paths = write_splits(splits, posixpath.join(staging_dir, config.clean_dirty_dir))
+    relative = [posixpath.relpath(p, staging_dir) for p in paths]
+    removal = sorted((plain(r) for r in rows if r["part"] == "stage"),
+                     key=lambda r: (r["kind"], r["name"]))
+    benchmarks = {r["benchmark"]: {"file": path, "n": r["n"], "examples": r["examples"],
+                                   "dirty": r["dirty_count"], "clean_share": r["clean_share"]}
+                  for r, path in zip(splits, relative)}
+    return {"removal": removal, "clean_dirty": benchmarks}, relative

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.minhash import MinHasher, estimated_jaccard, exact_jaccard, fingerprints
+from crawl2gpt.dedup.minhash import MinHasher, estimated_jaccard, exact_jaccard, fingerprints
 
 VERIFY_MODES = ("off", "estimate", "exact")
 REASON_NEAR_DUPLICATE = "fuzzy_dedup_near_duplicate"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dedup.clusters import VERIFY_MODES
-from dedup.lsh import optimal_bands_rows
-from dedup.minhash import HASHES
-from pipeline.config import ConfigError
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.dedup.clusters import VERIFY_MODES
+from crawl2gpt.dedup.lsh import optimal_bands_rows
+from crawl2gpt.dedup.minhash import HASHES
 
 # Below the decision threshold by this much when candidates are verified: recall first.
 VERIFIED_LSH_MARGIN = 0.2

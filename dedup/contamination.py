@@ -18,7 +18,7 @@ exactly the most contaminated documents. A long book with a few far-apart collis
 long pieces either way (the paper's own filter failed on such long documents; nothing here
 depends on document length).
 
-Input and output are `pipeline.records.Document` / `Rejected`; no Beam here.
+Input and output are `core.records.Document` / `Rejected`; no Beam here.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dedup.benchmarks import Benchmark
-from dedup.contamination_config import ContaminationConfig
-from dedup.ngrams import (
+from crawl2gpt.core.records import Document, Rejected, derive_id
+from crawl2gpt.dedup.benchmarks import Benchmark
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.dedup.ngrams import (
     Words,
     find_in_sorted,
     ngram_hashes,
@@ -39,7 +40,6 @@ from dedup.ngrams import (
     sequence_ngrams,
     word_hashes,
 )
-from pipeline.records import Document, Rejected, derive_id
 
 STAGE = "contamination"
 NGRAMS_IN_DETAIL = 50  # matched n-grams listed in a rejected row (all are counted)

@@ -7,8 +7,9 @@ can be changed. Importable without Beam.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from pipeline.config import ConfigError
+from crawl2gpt.core.config import ConfigError
 
 MODES = ("side_input", "keyed_join")
 ON_BAD_LINE = ("raise", "skip")
@@ -16,6 +17,9 @@ ON_BAD_LINE = ("raise", "skip")
 
 @dataclass
 class ContaminationConfig:
+    PATH_FIELDS: ClassVar[tuple[str, ...]] = ("benchmarks",)
+    """Local paths, resolved relative to the build config's folder."""
+
     benchmarks: list[str] = field(default_factory=list)
     """Benchmark files (.jsonl, .jsonl.gz) or folders (every such file below them). A file's
     benchmark name is its file name without the extension; names must be unique."""
@@ -85,7 +89,7 @@ class ContaminationConfig:
         for name, n in self.eval_n.items():
             if not isinstance(n, int) or n < 1:
                 raise ConfigError(f"contamination.eval_n.{name}: must be an integer >= 1")
-        from dedup.benchmarks import FORMATS
+        from crawl2gpt.dedup.benchmarks import FORMATS
         for name, fmt in self.formats.items():
             if fmt not in [*FORMATS, "generic"]:
                 raise ConfigError(f"contamination.formats.{name}: {fmt!r} is not one of "

@@ -30,9 +30,11 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from dedup.benchmarks import benchmark_files, load_benchmark
-from dedup.clean_dirty import EvalIndex, match_document, split_record
-from dedup.contamination import (
+from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.dedup.benchmarks import benchmark_files, load_benchmark
+from crawl2gpt.dedup.clean_dirty import EvalIndex, match_document, split_record
+from crawl2gpt.dedup.contamination import (
     STAGE,
     NgramIndex,
     benchmark_ngrams,
@@ -42,9 +44,7 @@ from dedup.contamination import (
     report_dict,
     sum_counts,
 )
-from dedup.contamination_config import ContaminationConfig
-from pipeline.beam_utils import SplitByTag
-from pipeline.config import ConfigError
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
 
 
 def _open_raw(path: str):

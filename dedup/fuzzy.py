@@ -16,7 +16,8 @@ from functools import partial
 
 import numpy as np
 
-from dedup.clusters import (
+from crawl2gpt.core.records import Document
+from crawl2gpt.dedup.clusters import (
     Edge,
     Node,
     PairSide,
@@ -26,11 +27,10 @@ from dedup.clusters import (
     pair_sides,
     verify_pair,
 )
-from dedup.components import connected_components
-from dedup.config import FuzzyDedupConfig
-from dedup.lsh import band_hashes, bucket_pairs
-from dedup.minhash import MinHasher, normalise_batch
-from pipeline.records import Document
+from crawl2gpt.dedup.components import connected_components
+from crawl2gpt.dedup.config import FuzzyDedupConfig
+from crawl2gpt.dedup.lsh import band_hashes, bucket_pairs
+from crawl2gpt.dedup.minhash import MinHasher, normalise_batch
 
 
 @dataclass

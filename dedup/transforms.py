@@ -17,14 +17,14 @@ import logging
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from dedup import components
-from dedup.clusters import Edge, Removal, decide_cluster, pair_sides, verify_pair
-from dedup.config import FuzzyDedupConfig
-from dedup.fuzzy import compared, hasher_of, node_of, source_roles
-from dedup.lsh import band_hashes, bucket_pairs, format_s_curve
-from dedup.minhash import normalise
-from pipeline.beam_utils import SplitByTag
-from pipeline.records import Document, Rejected
+from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.dedup import components
+from crawl2gpt.dedup.clusters import Edge, Removal, decide_cluster, pair_sides, verify_pair
+from crawl2gpt.dedup.config import FuzzyDedupConfig
+from crawl2gpt.dedup.fuzzy import compared, hasher_of, node_of, source_roles
+from crawl2gpt.dedup.lsh import band_hashes, bucket_pairs, format_s_curve
+from crawl2gpt.dedup.minhash import normalise
 
 STAGE = "fuzzy_dedup"
 _log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def key_removal(removal: Removal):
 
 
 def band_row_by_id(item) -> tuple[str, dict]:
-    """((band, band hash), Node) -> (doc id, band index row) (see `pipeline.shards`)."""
+    """((band, band hash), Node) -> (doc id, band index row) (see `core.shards`)."""
     (band, key), node = item
     return node.id, {"band": band, "band_hash": key, "doc_id": node.id, "source": node.source,
                      "role": node.role}
@@ -344,5 +344,3 @@ class DedupFuzzy(beam.PTransform):
             | "ApplyRemovals" >> beam.ParDo(ApplyRemovalsFn())
             | "SplitKeptRejected" >> SplitByTag("kept", "rejected", "index"))
         return kept, rejected
-
-from dedup.contamination_transforms import RemoveContamination  # noqa: F401

@@ -38,10 +38,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from evaluation.harness import format_table, run_eval
-    from evaluation.models import load_model
-    from evaluation.prompts import parse_shots
-    from evaluation.tasks import TaskError, all_tasks, select_tasks
+    from crawl2gpt.evaluation.harness import format_table, run_eval
+    from crawl2gpt.evaluation.models import load_model
+    from crawl2gpt.evaluation.prompts import parse_shots
+    from crawl2gpt.evaluation.tasks import TaskError, all_tasks, select_tasks
     if args.tasks == "list":
         for name, task in sorted(all_tasks().items()):
             print(f"{name:<28} {task.format:<16} {task.metric:<12} {task.path}")
@@ -55,7 +55,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise SystemExit(f"crawl2gpt eval: {e}") from None
     device = args.device
     if device == "auto":
-        from training.trainer import resolve_device
+        from crawl2gpt.training.trainer import resolve_device
         device = str(resolve_device("auto"))
     model = load_model(args.model, args.tokenizer, device, args.batch_size)
     summary = run_eval(model, tasks, shots, args.benchmarks, args.out, args.seed, args.limit,

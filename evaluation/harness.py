@@ -17,17 +17,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from dedup.benchmarks import benchmark_name
-from evaluation.models import LogLikelihoodModel
-from evaluation.prompts import MAX_SHOTS, Prompt, build_prompt, select_shots
-from evaluation.scoring import (
+from crawl2gpt.dedup.benchmarks import benchmark_name
+from crawl2gpt.evaluation.models import LogLikelihoodModel
+from crawl2gpt.evaluation.prompts import MAX_SHOTS, Prompt, build_prompt, select_shots
+from crawl2gpt.evaluation.scoring import (
     ChoiceScore,
     choice_predictions,
     exact_match,
     free_form_metrics,
     mean_and_ci95,
 )
-from evaluation.tasks import METRICS, Example, TaskSpec, read_examples
+from crawl2gpt.evaluation.tasks import METRICS, Example, TaskSpec, read_examples
 
 SUBSETS = ("all", "clean", "dirty")
 

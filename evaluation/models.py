@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from evaluation.scoring import cut_at_stop, gnmt_length_penalty
-from training.model import band_mask
+from crawl2gpt.evaluation.scoring import cut_at_stop, gnmt_length_penalty
+from crawl2gpt.training.model import band_mask
 
 Request = tuple[list[int], list[int]]
 
@@ -179,7 +179,7 @@ def _full_precision(logits: torch.Tensor) -> torch.Tensor:
 
 
 class ProjectModel(LogLikelihoodModel):
-    """A `training.model.GPT` with a tokenizer (`mixing.tokenizer.Tokenizer` or any object
+    """A `training.model.GPT` with a tokenizer (`core.tokenizer.Tokenizer` or any object
     with `encode_batch` (appending end-of-text), `decode` and `eot_id`)."""
 
     def __init__(self, model, tokenizer, batch_size: int = 8, show_progress: bool = False):
@@ -193,8 +193,8 @@ class ProjectModel(LogLikelihoodModel):
     @classmethod
     def from_checkpoint(cls, path: str | Path, tokenizer_path: str | None = None,
                         device: str = "cpu", **options) -> ProjectModel:
-        from training.checkpoint import load_model
-        from training.sample import load_tokenizer
+        from crawl2gpt.training.checkpoint import load_model
+        from crawl2gpt.training.sample import load_tokenizer
         model, state = load_model(path, device)
         return cls(model, load_tokenizer(tokenizer_path, state.get("tokenizer", {})), **options)
 
@@ -225,7 +225,7 @@ class ProjectModel(LogLikelihoodModel):
 class HFModel(LogLikelihoodModel):
     """A local Hugging Face causal LM folder (e.g. `crawl2gpt export`'s), never downloaded.
 
-    The tokenizer is the folder's own (AutoTokenizer), or a `mixing.tokenizer.Tokenizer` given.
+    The tokenizer is the folder's own (AutoTokenizer), or a `core.tokenizer.Tokenizer` given.
     """
 
     def __init__(self, path: str | Path, tokenizer=None, device: str = "cpu",
@@ -276,7 +276,7 @@ def load_model(path: str | Path, tokenizer_path: str | None = None, device: str 
     if (Path(path) / "config.json").is_file():
         tokenizer = None
         if tokenizer_path:
-            from mixing.tokenizer import Tokenizer
+            from crawl2gpt.core.tokenizer import Tokenizer
             tokenizer = Tokenizer.from_path(tokenizer_path)
         return HFModel(path, tokenizer, **options)
     return ProjectModel.from_checkpoint(path, tokenizer_path, **options)

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluation.tasks import Example, TaskSpec
+from crawl2gpt.evaluation.tasks import Example, TaskSpec
 
 MAX_SHOTS = "max"
 Fits = Callable[[Sequence[str], Sequence[str]], bool]

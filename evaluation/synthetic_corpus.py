@@ -22,7 +22,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from evaluation.tasks import TaskSpec
+from crawl2gpt.evaluation.tasks import TaskSpec
 
 OPERATIONS = {"plus": operator.add, "minus": operator.sub}
 SYMBOL = "@"

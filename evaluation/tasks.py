@@ -8,7 +8,7 @@ its format, and how the paper prompts and scores it (GPT-3 §2.4, recipe §5):
 | `synthetic`       | `context`, `completion`                 | generated answer, exact match      |
 | `multiple_choice` | `query`, `choices`, `gold`              | choice log-likelihoods             |
 | `lambada`         | `context`, `continuation`               | last word is the greedy output     |
-| `winograd`        | `context_options`, `continuation`, `gold` | partial scoring of `continuation` |
+| `winograd`        | `context_options`, `continuation`, `gold` | partial scoring of continuation |
 | `triviaqa`        | `context`, `answer`, `aliases`          | generated answer vs aliases        |
 
 Example ids are `dedup.benchmarks.example_id(<file name without extension>, record, k)`, the ids
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dedup.benchmarks import FORMATS, benchmark_name, example_id, read_records
+from crawl2gpt.dedup.benchmarks import FORMATS, benchmark_name, example_id, read_records
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 METRICS = {

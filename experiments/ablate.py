@@ -20,8 +20,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from experiments.compare import compare, verdict
-from experiments.runs import (
+from crawl2gpt.experiments.compare import compare, verdict
+from crawl2gpt.experiments.runs import (
     ModelShape,
     read_reference_texts,
     reference_sequences,
@@ -40,8 +40,8 @@ class AblationError(ValueError):
 def prepare_builds(configs: list[str], out_dir: str, overrides: list[str],
                    beam_args: list[str], reuse: bool) -> dict[str, str]:
     """Label (the config file's stem, or a finished build's folder name) -> manifest path."""
-    from pipeline.build import run_build
-    from pipeline.config import load_build_config
+    from crawl2gpt.pipeline.build import run_build
+    from crawl2gpt.pipeline.config import load_build_config
     builds: dict[str, str] = {}
     for path in configs:
         if Path(path).name == "manifest.json":
@@ -60,7 +60,7 @@ def prepare_builds(configs: list[str], out_dir: str, overrides: list[str],
 
 def shared_tokenizer(builds: dict[str, str]):
     """The one tokenizer every build's token shards were made with (checked by its files)."""
-    from training.sample import load_tokenizer
+    from crawl2gpt.training.sample import load_tokenizer
     described = {}
     for label, manifest in builds.items():
         section = json.loads(Path(manifest).read_text()).get("tokens")
@@ -87,8 +87,8 @@ def headline_scores(summary: list[dict], metric: str) -> dict[str, tuple[float, 
 def few_shot_metrics(model, tokenizer, tasks, shots, benchmarks: str, out_dir: str,
                      limit: int | None, name: str) -> dict[str, tuple[float, float]]:
     """Every task's headline scores through the evaluation harness (`headline_scores`)."""
-    from evaluation.harness import run_eval
-    from evaluation.models import ProjectModel
+    from crawl2gpt.evaluation.harness import run_eval
+    from crawl2gpt.evaluation.models import ProjectModel
     wrapped = ProjectModel(model, tokenizer, batch_size=32)
     scores = {}
     for task in tasks:

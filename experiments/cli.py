@@ -70,9 +70,9 @@ def _set_threads(threads: int) -> None:
 
 
 def cmd_scaling(args: argparse.Namespace) -> int:
-    from experiments.report import write_scaling_report
-    from experiments.runs import parse_shape
-    from experiments.scaling import run_scaling, summary_lines
+    from crawl2gpt.experiments.report import write_scaling_report
+    from crawl2gpt.experiments.runs import parse_shape
+    from crawl2gpt.experiments.scaling import run_scaling, summary_lines
     try:
         sizes = [parse_shape(s) for s in args.sizes.split(",") if s.strip()]
         next_size = parse_shape(args.predict) if args.predict else None
@@ -92,11 +92,16 @@ def cmd_scaling(args: argparse.Namespace) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from evaluation.prompts import parse_shots
-    from evaluation.tasks import TaskError, select_tasks
-    from experiments.ablate import AblationError, prepare_builds, run_ablation, summary_lines
-    from experiments.report import write_ablation_report
-    from experiments.runs import parse_shape
+    from crawl2gpt.evaluation.prompts import parse_shots
+    from crawl2gpt.evaluation.tasks import TaskError, select_tasks
+    from crawl2gpt.experiments.ablate import (
+        AblationError,
+        prepare_builds,
+        run_ablation,
+        summary_lines,
+    )
+    from crawl2gpt.experiments.report import write_ablation_report
+    from crawl2gpt.experiments.runs import parse_shape
     try:
         shape = parse_shape(args.model)
         tasks = select_tasks([t.strip() for t in args.tasks.split(",") if t.strip()]) \

@@ -1,6 +1,6 @@
 """A held-out reference set for ablations on the demo corpus: new text of the demo's good kinds.
 
-    python -m experiments.demo_reference demo-reference.jsonl --documents 300
+    python -m crawl2gpt.experiments.demo_reference demo-reference.jsonl --documents 300
 
 Half encyclopedia entries (the demo's `wikipedia` kind), half crawl articles (its `article`
 kind, the pages a quality filter should keep), drawn from the demo generators with seeds of
@@ -15,8 +15,8 @@ import json
 import random
 import sys
 
-from pipeline import demo_text
-from pipeline.demo_pages import derived_seed
+from crawl2gpt.demo import text as demo_text
+from crawl2gpt.demo.pages import derived_seed
 
 
 def reference_documents(documents: int, seed: int = 0) -> list[dict]:

@@ -1,5 +1,5 @@
 """Figures and the HTML report of a scaling run or an ablation, in the inspection reports' style
-(`pipeline/inspect`): one self-contained page, figures inline, `report.json` beside it.
+(`crawl2gpt/reports`): one self-contained page, figures inline, `report.json` beside it.
 
 The figures draw only the numbers of the result JSON, so figure and JSON cannot disagree.
 """
@@ -13,17 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.inspect.build_files import InspectError
-from pipeline.inspect.html_page import image, table
-from pipeline.inspect.report import write_report_files
-from pipeline.inspect.train_report import report_page
+from crawl2gpt.reports.errors import InspectError
+from crawl2gpt.reports.html_page import image, table
+from crawl2gpt.reports.report import write_report_files
+from crawl2gpt.reports.train_report import report_page
 
 
 def scaling_figure(result: dict[str, Any]) -> bytes:
     """Left: validation loss against compute for every size and the L(C) frontier fit (GPT-3
     Figure 3.1). Right: final loss against non-embedding parameters, the L(N) fit, the next
     size's prediction with its 95 % interval and the measured loss."""
-    from pipeline.inspect.figures import _png, plt
+    from crawl2gpt.reports.figures import figure_png, plt
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     fit = result["fit"]
     for r in result["runs"]:
@@ -64,7 +64,7 @@ def scaling_figure(result: dict[str, Any]) -> bytes:
     right.legend(fontsize=7)
     _plain_log_labels(left, right)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _plain_log_labels(*axes) -> None:
@@ -80,7 +80,7 @@ def ablation_figure(result: dict[str, Any]) -> bytes:
     """One panel per metric: mean ± sd over seeds per configuration (black), ± the standard
     error over the task's examples (grey, task metrics), and each seed's values joined across
     configurations (same seed = same initial weights)."""
-    from pipeline.inspect.figures import _png, plt
+    from crawl2gpt.reports.figures import figure_png, plt
     metrics = list(result["metrics"])
     configs = result["configs"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
@@ -107,7 +107,7 @@ def ablation_figure(result: dict[str, Any]) -> bytes:
         ax.tick_params(axis="y", labelsize=8)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:

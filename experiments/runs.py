@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.config import SIZES, GPTConfig
+from crawl2gpt.training.config import SIZES, GPTConfig
 
 log = logging.getLogger(__name__)
 HEAD_DIM = 16
@@ -102,9 +102,9 @@ def train_run(manifest: str, shape: ModelShape, tokens: int, run_dir: str, seed:
               device: str = "cpu", eval_points: int = 8, eval_sequences: int = 128,
               overrides: list[str] = ()) -> RunResult:
     """Train `shape` from scratch on the build for `tokens` tokens (a rerun starts over)."""
-    from pipeline.inspect.train_report import collect_train_report, read_metrics
-    from training.train_config import load_train_config
-    from training.trainer import Trainer
+    from crawl2gpt.reports.train_report import collect_train_report, read_metrics
+    from crawl2gpt.training.train_config import load_train_config
+    from crawl2gpt.training.trainer import Trainer
     shutil.rmtree(run_dir, ignore_errors=True)
     batch_tokens = SIZES[shape.fields["size"]].batch_tokens
     every = max(1, tokens // batch_tokens // eval_points)
@@ -194,7 +194,7 @@ def sequence_loss(model, sequences, batch: int = 32) -> float:
     """Mean next-token cross-entropy of the model over the sequences (nats per token)."""
     import torch
 
-    from training.model import lm_loss
+    from crawl2gpt.training.model import lm_loss
     device = next(model.parameters()).device
     model.eval()
     total = 0.0

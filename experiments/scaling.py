@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from experiments.runs import ModelShape, RunResult, train_run, write_json
-from experiments.scaling_fit import PowerLawFit, compute_frontier, fit_power_law
+from crawl2gpt.experiments.runs import ModelShape, RunResult, train_run, write_json
+from crawl2gpt.experiments.scaling_fit import PowerLawFit, compute_frontier, fit_power_law
 
 LEVEL = 0.95
 
@@ -62,10 +62,10 @@ def predict(runs: list[RunResult], params: int, compute: float) -> dict[str, Any
 
 def planned_params(manifest: str, shape: ModelShape) -> int:
     """The non-embedding parameter count a shape will have on this build (before training)."""
-    from experiments.runs import non_embedding_params
-    from training.data import load_manifest
-    from training.train_config import TrainConfig
-    fields = {"vocab_size": load_manifest(manifest).vocab_size, **shape.fields}
+    from crawl2gpt.experiments.runs import non_embedding_params
+    from crawl2gpt.training.data import load_token_manifest
+    from crawl2gpt.training.train_config import TrainConfig
+    fields = {"vocab_size": load_token_manifest(manifest).vocab_size, **shape.fields}
     return non_embedding_params(TrainConfig(model=fields).gpt_config())
 
 

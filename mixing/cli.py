@@ -8,7 +8,7 @@ import json
 import posixpath
 from typing import Iterator
 
-from pipeline.manifest import iter_build_documents, load_manifest
+from crawl2gpt.core.manifest import iter_build_documents, load_manifest
 
 
 def build_texts(manifest_path: str, sources: list[str] | None, max_documents: int | None
@@ -19,8 +19,8 @@ def build_texts(manifest_path: str, sources: list[str] | None, max_documents: in
 
 
 def cmd_train_tokenizer(args: argparse.Namespace) -> int:
-    from mixing.tokenizer import Tokenizer
-    from mixing.train_tokenizer import train_bpe
+    from crawl2gpt.core.tokenizer import Tokenizer
+    from crawl2gpt.mixing.train_tokenizer import train_bpe
     try:
         path = train_bpe(build_texts(args.build, args.sources, args.max_documents),
                          args.vocab_size, args.out)
@@ -32,7 +32,7 @@ def cmd_train_tokenizer(args: argparse.Namespace) -> int:
 
 
 def cmd_export_tokens(args: argparse.Namespace) -> int:
-    from mixing.export import export_megatron, export_nanogpt
+    from crawl2gpt.mixing.export import export_megatron, export_nanogpt
     manifest = load_manifest(args.build)
     if "tokens" not in manifest:
         raise SystemExit(f"{args.build}: this build has no token shards ([tokenize] not set)")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from mixing.tokenizer import FORMS
-from mixing.weights import DEFAULT_SUM_TOLERANCE, MixtureError, parse_weight_spec
-from pipeline.config import ConfigError
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.core.tokenizer import FORMS
+from crawl2gpt.mixing.weights import DEFAULT_SUM_TOLERANCE, MixtureError, parse_weight_spec
 
 
 @dataclass
 class TokenizeConfig:
+    PATH_FIELDS: ClassVar[tuple[str, ...]] = ("tokenizer",)
+    """Local paths, resolved relative to the build config's folder."""
+
     tokenizer: str = ""
-    """Folder or file of a byte-level BPE (forms in `mixing/tokenizer.py`); required to run."""
+    """Folder or file of a byte-level BPE (forms in `core/tokenizer.py`); required to run."""
     tokenizer_kind: str = "auto"
     """`auto` (first form found in the folder), `tiktoken`, `openai`, `hf-bpe` or `hf-json`."""
     seed: int = 0

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from mixing.token_shards import ID_DTYPES, ShardError, read_token_shard
+from crawl2gpt.mixing.token_shards import ID_DTYPES, ShardError, read_token_shard
 
 MEGATRON_MAGIC = b"MMIDIDX\x00\x00"
 MEGATRON_VERSION = 1

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mixing.config import TokenizeConfig
-from mixing.tokenizer import Tokenizer
-from mixing.weights import compute_mixture
-from pipeline.shards import ShardReport
+from crawl2gpt.core.shards import ShardReport
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.mixing.config import TokenizeConfig
+from crawl2gpt.mixing.weights import compute_mixture
 
 
 class TokenCountMismatch(RuntimeError):

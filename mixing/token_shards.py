@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mixing.tokenizer import sha256_file
+from crawl2gpt.core.tokenizer import sha256_file
 
 ID_DTYPES = ("uint16", "uint32")
 SHARD_FORMAT = "crawl2gpt-token-shard/1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from mixing.tokenizer import EOT
+from crawl2gpt.core.tokenizer import EOT
 
 # 256 byte tokens plus the end-of-text token.
 MIN_VOCAB_SIZE = 257

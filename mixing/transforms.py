@@ -19,12 +19,12 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from mixing.config import TokenizeConfig
-from mixing.token_shards import shuffle_bucket, shuffle_key, write_token_shard
-from mixing.tokenizer import Tokenizer
-from pipeline.beam_utils import SplitByTag
-from pipeline.records import Document, Rejected
-from pipeline.shards import ShardReport
+from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.core.shards import ShardReport
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.mixing.config import TokenizeConfig
+from crawl2gpt.mixing.token_shards import shuffle_bucket, shuffle_key, write_token_shard
 
 STAGE = "tokenize"
 

@@ -1,5 +1,4 @@
-"""The corpus build: source readers, the record types, and the Beam job that ties the stages.
-
-`records` and `config` sit below every stage; `build` is the only module that knows them all
-(read → normalise → exact dedup → configured stages → tokens → shards + manifest).
+"""The build job: source readers, normalisation, exact dedup, the stage registry and the Beam
+pipeline that ties them (read → normalise → exact dedup → configured stages → tokens → shards +
+manifest). Only `stages` and `build` know every stage.
 """

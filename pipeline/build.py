@@ -27,23 +27,34 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from dedup.clean_dirty import write_splits
-from dedup.contamination_transforms import SplitCleanDirty
-from mixing.manifest_section import tokens_section
-from mixing.tokenizer import Tokenizer
-from mixing.transforms import TokenizeDocuments, WriteTokenShards
-from pipeline.config import BuildConfig
-from pipeline.manifest import assemble_manifest, commit_build, verify_reports
-from pipeline.stages import load_object, stage_spec
-from pipeline.checkpoints import CheckpointStore
-from pipeline.incremental import (PreviousBuild, check_against, composition_section,
-                                  index_section, load_previous_builds, previous_kept,
-                                  previous_token_reports)
-from pipeline.incremental_transforms import ExactAgainstPrevious, FuzzyAgainstPrevious
-from pipeline.shards import ShardReport
-from pipeline.transforms import (BUILD_REPORT, CountRecords, ExactDedup, ReadFiles,
-                                 WriteBuildReport, WriteShards, exact_index_row,
-                                 reports_from_json)
+from crawl2gpt.core.manifest import OpenedBuild, commit_build, verify_reports
+from crawl2gpt.core.shards import ShardReport
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.mixing.manifest_section import tokens_section
+from crawl2gpt.mixing.transforms import TokenizeDocuments, WriteTokenShards
+from crawl2gpt.pipeline.checkpoints import CheckpointStore
+from crawl2gpt.pipeline.config import BuildConfig
+from crawl2gpt.pipeline.incremental import (
+    check_against,
+    composition_section,
+    index_section,
+    load_previous_builds,
+    previous_kept,
+    previous_token_reports,
+)
+from crawl2gpt.pipeline.incremental_transforms import ExactAgainstPrevious
+from crawl2gpt.pipeline.manifest import assemble_manifest
+from crawl2gpt.pipeline.stages import load_object, stage_spec
+from crawl2gpt.pipeline.transforms import (
+    BUILD_REPORT,
+    CountRecords,
+    ExactDedup,
+    ReadFiles,
+    WriteBuildReport,
+    WriteShards,
+    exact_index_row,
+    reports_from_json,
+)
 
 STAGING_PREFIX = "_staging-"
 _log = logging.getLogger(__name__)
@@ -70,45 +81,54 @@ def list_input_files(config: BuildConfig) -> list[dict[str, Any]]:
     return [unique[k] for k in sorted(unique)]
 
 
-def apply_stages(docs, config: BuildConfig, previous: list[PreviousBuild]
+def apply_stages(docs, config: BuildConfig, previous: list[OpenedBuild]
                  ) -> tuple[Any, list, list, list]:
     """Apply the optional stages in configured order.
 
     Returns the kept documents, the reject collections, the report collections of the
     stages that have one (`transform.report`: dicts such as contamination's per-benchmark
     counts), each tagged with the stage's name, and the index collections of the stages that
-    have one (`transform.index`: fuzzy dedup's band rows). With `previous` builds, fuzzy
-    dedup is followed by the removal of near-duplicates of their documents.
+    have one (`transform.index`: fuzzy dedup's band rows). With `previous` builds, a stage with
+    an `against_previous` composite in the registry is followed by it.
     """
     rejected, stage_reports, index = [], [], []
     for name in config.stages:
-        transform = load_object(stage_spec(name).transform)(config.stage_config(name), config)
-        label = "".join(part.capitalize() for part in name.split("_"))
+        spec, stage_config = stage_spec(name), config.stage_config(name)
+        transform = load_object(spec.transform)(stage_config, config)
+        label = stage_label(name)
         docs, stage_rejected = docs | label >> transform
         rejected.append(stage_rejected)
         if getattr(transform, "report", None) is not None:
             stage_reports.append(transform.report
                                  | f"Tag{label}Report" >> beam.Map(tag_stage_row, name))
         stage_index = getattr(transform, "index", None)
-        if stage_index is not None and previous and name == "fuzzy_dedup":
-            docs, previous_rejected, stage_index = (docs, stage_index) | f"{label}Previous" >> \
-                FuzzyAgainstPrevious(config.stage_config(name), config, previous)
+        if previous and spec.against_previous:
+            against = load_object(spec.against_previous)(stage_config, config, previous)
+            docs, previous_rejected, stage_index = (docs, stage_index) | \
+                f"{label}Previous" >> against
             rejected.append(previous_rejected)
         if stage_index is not None:
             index.append(stage_index)
     return docs, rejected, stage_reports, index
 
 
-def tag_stage_row(row: dict[str, Any], stage: str) -> dict[str, Any]:
-    return {"stage": stage, **row}
+def stage_label(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def tag_stage_row(row: dict[str, Any], stage: str, part: str = "stage") -> dict[str, Any]:
+    """A report row with its stage, and whether it reports on the stage's work (`stage`) or
+    on the finished corpus (`corpus`)."""
+    return {"stage": stage, "part": part, **row}
 
 
 def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, Any]],
                    output_dir: str, staging_dir: str,
-                   previous: list[PreviousBuild] = ()) -> None:
+                   previous: list[OpenedBuild] = ()) -> None:
     """Wire the whole funnel into pipeline `p`; outputs land in `staging_dir`, per-file
     checkpoints in `output_dir`'s checkpoint folder. Documents already in `previous` builds
-    are removed after exact and fuzzy dedup (`pipeline.incremental`)."""
+    are removed after exact dedup and after the stages that compare against them
+    (`crawl2gpt.pipeline.incremental`)."""
     # Per input file, through its checkpoint: documents with canonical text (too short/long
     # ones rejected), input rejects, counts of documents read and records skipped.
     docs, rejected_read, file_counts = p | "ReadFiles" >> ReadFiles(
@@ -130,11 +150,15 @@ def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, 
     docs, rejected_stages, stage_reports, stage_index = apply_stages(docs, config, previous)
     rejected += rejected_stages
     index_rows += stage_index
-    # Evaluation side of contamination: each benchmark's clean and dirty examples.
-    if "contamination" in config.stages:
-        stage_reports.append(docs | "SplitCleanDirty" >> SplitCleanDirty(
-            config.stage_config("contamination")) | "TagCleanDirty" >> beam.Map(
-            tag_stage_row, "clean_dirty"))
+    # Stages that report on the finished corpus (contamination: each benchmark's clean and
+    # dirty examples).
+    for name in config.stages:
+        if stage_spec(name).corpus_report:
+            label = stage_label(name)
+            report = load_object(stage_spec(name).corpus_report)(config.stage_config(name))
+            stage_reports.append(docs | f"{label}CorpusReport" >> report
+                                 | f"Tag{label}CorpusReport" >> beam.Map(
+                                     tag_stage_row, name, "corpus"))
     # Token ids per document (when [tokenize] is set); the check against the document shards
     # is in tokens_section.
     token_rows = None
@@ -189,21 +213,26 @@ def clean_stale_staging(output_dir: str) -> None:
         FileSystems.delete(sorted(stale))
 
 
-def contamination_section(config: BuildConfig, stage_rows: list[dict], staging_dir: str
-                          ) -> tuple[dict[str, Any], list[str]]:
-    """Contamination's removal report and the per-benchmark clean/dirty files (in staging)."""
-    split_dir = config.stage_config("contamination").clean_dirty_dir
-    splits = sorted((r for r in stage_rows if r["stage"] == "clean_dirty"),
-                    key=lambda r: r["benchmark"])
-    paths = write_splits([{k: v for k, v in r.items() if k != "stage"} for r in splits],
-                         posixpath.join(staging_dir, split_dir))
-    relative = [posixpath.relpath(p, staging_dir) for p in paths]
-    removal = sorted((r for r in stage_rows if r["stage"] == "contamination"),
-                     key=lambda r: (r["kind"], r["name"]))
-    benchmarks = {r["benchmark"]: {"file": path, "n": r["n"], "examples": r["examples"],
-                                   "dirty": r["dirty_count"], "clean_share": r["clean_share"]}
-                  for r, path in zip(splits, relative)}
-    return {"removal": removal, "clean_dirty": benchmarks}, relative
+def stage_sections(config: BuildConfig, stage_rows: list[dict[str, Any]], staging_dir: str
+                   ) -> tuple[dict[str, Any], list[str]]:
+    """The stages' manifest sections: a stage's own (the registry's `manifest_section`, which
+    may write files to staging) or its rows under `stage_reports`; and the files written."""
+    sections: dict[str, Any] = {}
+    reports: dict[str, list[dict[str, Any]]] = {}
+    extra_files: list[str] = []
+    for name in config.stages:
+        rows = [r for r in stage_rows if r["stage"] == name]
+        spec = stage_spec(name)
+        if spec.manifest_section:
+            section = load_object(spec.manifest_section)
+            sections[name], files = section(config.stage_config(name), rows, staging_dir)
+            extra_files += files
+        elif rows:
+            reports[name] = [{k: v for k, v in r.items() if k not in ("stage", "part")}
+                             for r in rows]
+    if reports:
+        sections["stage_reports"] = dict(sorted(reports.items()))
+    return sections, extra_files
 
 
 @dataclass
@@ -247,16 +276,8 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
     reports = reports_from_json(report["shards"])
     verify_reports(staging_dir, reports)
     manifest = assemble_manifest(config, files, tally_counts(report["counts"]), reports)
-    other_rows = [r for r in report["stage_rows"]
-                  if r["stage"] not in ("contamination", "clean_dirty")]
-    if other_rows:
-        manifest["stage_reports"] = {
-            stage: [{k: v for k, v in r.items() if k != "stage"} for r in other_rows
-                    if r["stage"] == stage] for stage in sorted({r["stage"] for r in other_rows})}
-    extra_files = []
-    if "contamination" in config.stages:
-        manifest["contamination"], extra_files = contamination_section(
-            config, report["stage_rows"], staging_dir)
+    sections, extra_files = stage_sections(config, report["stage_rows"], staging_dir)
+    manifest.update(sections)
     manifest["index"] = index_section(config, reports)
     if previous:
         manifest["composition"] = composition_section(output_dir, previous, manifest)
@@ -268,7 +289,7 @@ def run_build(config: BuildConfig, output_dir: str, pipeline_args: list[str] | N
 
 
 def composed_tokens(config: BuildConfig, output_dir: str, manifest: dict[str, Any],
-                    reports: list[ShardReport], previous: list[PreviousBuild]) -> dict[str, Any]:
+                    reports: list[ShardReport], previous: list[OpenedBuild]) -> dict[str, Any]:
     """The tokens section over this build's token shards and the previous builds' ones."""
     kept = Counter({name: src["documents"] for name, src in manifest["sources"].items()})
     token_reports = [r for r in reports if r.kind == "tokens"]

@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import BuildConfig
-from pipeline.records import Document, Rejected
-from pipeline.shards import DOCUMENT_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.core.shards import DOCUMENT_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
+from crawl2gpt.pipeline.config import BuildConfig
 
 CHECKPOINT_DIR = "_checkpoints"
 CONFIG_NAME = "config.json"

@@ -1,23 +1,24 @@
-"""Build configuration as data: typed dataclasses loaded from one TOML file plus dotted overrides.
+"""The build's configuration: typed dataclasses loaded from one TOML file plus dotted overrides.
 
 `load_build_config("build.toml", ["shards.num_buckets=8"])` returns a validated `BuildConfig`;
-`BuildConfig.to_dict()` is what every output records. Errors name the field and the file.
+`BuildConfig.to_dict()` is what every output records. Each stage's `[<name>]` table is typed by
+the stage's own dataclass, found through the stage registry (`crawl2gpt.pipeline.stages`).
+Errors name the field and the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("raw", "reference")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or wrong; the message names the field and file."""
+from crawl2gpt.core.config import ROLES, ConfigError, apply_override, from_dict
+from crawl2gpt.core.shards import ShardConfig
+from crawl2gpt.pipeline.stages import STAGES, config_sections, section_config_class
 
 
 @dataclass
@@ -58,17 +59,6 @@ class ExactDedupConfig:
 
 
 @dataclass
-class ShardConfig:
-    num_buckets: int = 4
-    """Rows go to bucket hash(id) % num_buckets: independent of bundling and workers."""
-    target_file_bytes: int = 256 * 1024 * 1024
-    """A bucket's rows rotate to a new file past this many text bytes."""
-    row_group_bytes: int = 32 * 1024 * 1024
-    """Text bytes per Parquet row group (streaming readers decode one group at a time)."""
-    compression: str = "zstd"
-
-
-@dataclass
 class BuildConfig:
     sources: list[SourceConfig]
     output_dir: str = "out"
@@ -100,7 +90,6 @@ class BuildConfig:
                               f"or 'global'{where}")
         if self.shards.num_buckets < 1:
             raise ConfigError(f"shards.num_buckets must be >= 1{where}")
-        from pipeline.stages import STAGES
         for i, name in enumerate(self.stages):
             if name not in STAGES:
                 raise ConfigError(f"stages[{i}]: unknown stage {name!r}; known stages: "
@@ -115,10 +104,9 @@ class BuildConfig:
 
     def stage_config(self, name: str) -> Any:
         """The typed config of stage `name`, built from its `[name]` table (or defaults)."""
-        from pipeline.stages import section_config_class
-        cls = section_config_class(name)
         where = f" in {self.config_path}" if self.config_path else ""
-        return _build(cls, dict(self.stage_options.get(name, {})), f"{name}.", where)
+        return from_dict(section_config_class(name), dict(self.stage_options.get(name, {})),
+                         f"{name}.", where)
 
     def source(self, name: str) -> SourceConfig:
         return next(s for s in self.sources if s.name == name)
@@ -132,86 +120,21 @@ class BuildConfig:
         return d
 
     def fingerprint(self) -> str:
-        import hashlib
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
-def _build(cls: type, data: dict[str, Any], path: str, where: str) -> Any:
-    """Construct dataclass `cls` from a dict, naming unknown or mistyped fields."""
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    if cls is BuildConfig:
-        from pipeline.stages import SECTIONS, STAGES
-        data = dict(data)
-        data["stage_options"] = {k: data.pop(k) for k in list(data)
-                                 if k in STAGES or k in SECTIONS}
-    unknown = set(data) - set(known)
-    if unknown:
-        raise ConfigError(f"{path or 'config '}: unknown field(s) {sorted(unknown)}{where}")
-    kwargs = {}
-    for name, value in data.items():
-        sub = _NESTED.get((cls, name))
-        if sub is not None:
-            if sub is SourceConfig:
-                if not isinstance(value, list):
-                    raise ConfigError(f"{path}{name}: expected a list of tables{where}")
-                value = [_build(SourceConfig, v, f"{path}{name}[{i}].", where)
-                         for i, v in enumerate(value)]
-            else:
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{path}{name}: expected a table{where}")
-                value = _build(sub, value, f"{path}{name}.", where)
-        kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as e:
-        raise ConfigError(f"{path.rstrip('.') or 'config'}: {e}{where}") from None
+NESTED = {"sources": SourceConfig, "read": ReadConfig, "normalize": NormalizeConfig,
+          "exact_dedup": ExactDedupConfig, "shards": ShardConfig}
 
 
-_NESTED: dict[tuple[type, str], type] = {
-    (BuildConfig, "sources"): SourceConfig,
-    (BuildConfig, "read"): ReadConfig,
-    (BuildConfig, "normalize"): NormalizeConfig,
-    (BuildConfig, "exact_dedup"): ExactDedupConfig,
-    (BuildConfig, "shards"): ShardConfig,
-}
-
-
-def register_section(name: str, cls: type) -> None:
-    """Let a later stage add its own `[name]` table to the build config."""
-    _NESTED[(BuildConfig, name)] = cls
-
-
-def section_from_dict(cls: type, data: dict[str, Any], name: str,
-                      overrides: list[str] | None = None) -> Any:
-    """A stage's config dataclass from its table (e.g. one recorded in a manifest) + overrides."""
-    data = json.loads(json.dumps(data))
-    for assignment in overrides or []:
-        key, _, value = assignment.partition("=")
-        apply_override(data, f"{key.removeprefix(name + '.')}={value}")
-    return _build(cls, data, f"{name}.", "")
-
-
-def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply one `a.b.c=value` override; the value is parsed as TOML, else taken as a string."""
-    if "=" not in assignment:
-        raise ConfigError(f"override {assignment!r} is not of the form key.path=value")
-    key, raw = assignment.split("=", 1)
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    node = data
-    parts = key.strip().split(".")
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-        else:
-            node = node.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+def build_config_from_dict(data: dict[str, Any], where: str = "") -> BuildConfig:
+    """A `BuildConfig` from a parsed TOML document; stage tables go to `stage_options`."""
+    data = dict(data)
+    if not isinstance(data.get("sources", []), list):
+        raise ConfigError(f"sources: expected a list of tables ([[sources]]){where}")
+    sections = config_sections()
+    data["stage_options"] = {k: data.pop(k) for k in list(data) if k in sections}
+    return from_dict(BuildConfig, data, "", where, NESTED)
 
 
 def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
@@ -221,13 +144,6 @@ def resolve_inputs(data: dict[str, Any], base_dir: str) -> None:
                          for p in src.get("inputs", [])]
 
 
-# Config fields holding local paths, resolved relative to the config file's folder like inputs.
-PATH_FIELDS = [("tokenize", "tokenizer"), ("quality_filter", "model_path"),
-               ("quality_train", "model_path"),
-               ("contamination", "benchmarks"), ("url_blocklist", "urls_file"),
-               ("url_blocklist", "domains_file")]
-
-
 def _resolve(base_dir: str, path: str) -> str:
     if not path or "://" in path or os.path.isabs(path):
         return path
@@ -235,14 +151,17 @@ def _resolve(base_dir: str, path: str) -> str:
 
 
 def resolve_paths(data: dict[str, Any], base_dir: str) -> None:
-    """Relative paths in stage tables (PATH_FIELDS) are relative to the config's folder."""
-    for section, key in PATH_FIELDS:
+    """Local paths in stage tables (each config class's `PATH_FIELDS`) are relative to the
+    config file's folder, like inputs."""
+    for section in config_sections():
         table = data.get(section)
-        if not isinstance(table, dict) or key not in table:
+        if not isinstance(table, dict):
             continue
-        value = table[key]
-        table[key] = ([_resolve(base_dir, v) for v in value] if isinstance(value, list)
-                      else _resolve(base_dir, value))
+        for key in getattr(section_config_class(section), "PATH_FIELDS", ()):
+            if key in table:
+                value = table[key]
+                table[key] = ([_resolve(base_dir, v) for v in value] if isinstance(value, list)
+                              else _resolve(base_dir, value))
 
 
 def _local_relative(base_dir: str, pattern: str) -> str:
@@ -266,4 +185,4 @@ def load_build_config(path: str, overrides: list[str] | None = None) -> BuildCon
     resolve_inputs(data, base_dir)
     resolve_paths(data, base_dir)
     data["config_path"] = path
-    return _build(BuildConfig, data, "", f" in {path}")
+    return build_config_from_dict(data, f" in {path}")

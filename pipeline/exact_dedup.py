@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pipeline.records import Document, Rejected, text_digest
+from crawl2gpt.core.records import Document, Rejected, text_digest
 
 STAGE = "exact_dedup"
 

@@ -1,37 +1,22 @@
-"""The build manifest: assembled from the writers' reports, checked, then committed atomically.
+"""The build's manifest, assembled from the writers' reports and the funnel counts.
 
-The manifest is the commit point of a build. Shards are written to a staging folder; only when
-every report is in and the rows read back from the shards equal the counts reported does the
-old manifest go, the shards move into place and the new manifest appear (written to a temp
-name, then renamed). A killed run therefore never leaves a manifest pointing at partial shards.
+The format, its checks and the atomic commit are the base layer's (`crawl2gpt.core.manifest`);
+this module knows the build's config and its fixed steps.
 """
 
 from __future__ import annotations
 
-import json
 import platform
-import posixpath
 from collections import Counter, defaultdict
 from importlib import metadata
-from typing import Any, Iterator
+from typing import Any
 
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
+from crawl2gpt.core.manifest import FORMAT_VERSION, check_no_loss
+from crawl2gpt.core.shards import ShardReport
+from crawl2gpt.pipeline.config import BuildConfig
 
-from pipeline.config import BuildConfig
-from pipeline.records import Document
-from pipeline.shards import ShardReport, read_documents
-
-MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
 # Stage order of the funnel before the optional stages.
 FIXED_STAGES = ["read", "normalize", "exact_dedup"]
-# Folders of a build's output, replaced as a whole by the next commit.
-BUILD_FOLDERS = ("documents", "rejected", "tokens", "contamination", "index")
-
-
-class SilentLossError(RuntimeError):
-    """The shards do not hold what the pipeline says it wrote."""
 
 
 def tool_versions() -> dict[str, str]:
@@ -80,26 +65,6 @@ def source_funnel(config: BuildConfig, name: str, counts: dict[str, Counter],
     }
 
 
-def check_no_loss(funnel: dict[str, Any], name: str) -> None:
-    """Every document read or derived (pieces) is either in a shard or in a rejected row."""
-    removed = sum(s["removed"] for s in funnel["stages"])
-    added = sum(s.get("added", 0) for s in funnel["stages"])
-    if funnel["documents_read"] + added != funnel["documents"] + removed:
-        raise SilentLossError(
-            f"source {name!r}: {funnel['documents_read']} documents read + {added} derived "
-            f"but {funnel['documents']} kept + {removed} rejected")
-
-
-def verify_reports(root: str, reports: list[ShardReport]) -> None:
-    """Read each shard's row count back from the file and compare with its report."""
-    for r in reports:
-        path = posixpath.join(root, r.path)
-        with FileSystems.open(path) as f:
-            rows = pq.ParquetFile(f).metadata.num_rows
-        if rows != r.rows:
-            raise SilentLossError(f"{path}: report says {r.rows} rows, file holds {rows}")
-
-
 def assemble_manifest(config: BuildConfig, input_files: list[dict[str, Any]],
                       counts: dict[str, Counter], reports: list[ShardReport]) -> dict[str, Any]:
     sources = {}
@@ -123,55 +88,3 @@ def assemble_manifest(config: BuildConfig, input_files: list[dict[str, Any]],
         },
         "tool_versions": tool_versions(),
     }
-
-
-def _remove_if_exists(path: str) -> None:
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-
-
-def _ensure_dir(path: str) -> None:
-    if not FileSystems.exists(path):
-        FileSystems.mkdirs(path)
-
-
-def commit_build(output_dir: str, staging_dir: str, manifest: dict[str, Any],
-                 reports: list[ShardReport], extra_files: list[str] = ()) -> str:
-    """Replace the previous build by the staged one; the manifest is written last.
-
-    `extra_files` are further staged files (relative paths) that belong to the build.
-    """
-    manifest_path = posixpath.join(output_dir, MANIFEST_NAME)
-    _remove_if_exists(manifest_path)
-    for subdir in BUILD_FOLDERS:
-        _remove_if_exists(posixpath.join(output_dir, subdir))
-    for relative in [r.path for r in reports] + list(extra_files):
-        target = posixpath.join(output_dir, relative)
-        _ensure_dir(posixpath.dirname(target))
-        FileSystems.rename([posixpath.join(staging_dir, relative)], [target])
-    tmp_path = manifest_path + ".tmp"
-    with FileSystems.create(tmp_path) as f:
-        f.write(json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
-    FileSystems.rename([tmp_path], [manifest_path])
-    _remove_if_exists(staging_dir)
-    return manifest_path
-
-
-def load_manifest(path: str) -> dict[str, Any]:
-    with FileSystems.open(path) as f:
-        return json.loads(f.read())
-
-
-def iter_build_documents(manifest_path: str, sources: list[str] | None = None
-                         ) -> Iterator[Document]:
-    """A build's kept documents, source by source (all, or `sources`), shard by shard."""
-    manifest = load_manifest(manifest_path)
-    names = sources or sorted(manifest["sources"])
-    unknown = sorted(set(names) - set(manifest["sources"]))
-    if unknown:
-        raise ValueError(f"{manifest_path}: no source(s) {unknown}; "
-                         f"sources: {sorted(manifest['sources'])}")
-    root = posixpath.dirname(manifest_path)
-    for name in names:
-        for shard in manifest["sources"][name]["shards"]:
-            yield from read_documents(posixpath.join(root, shard["path"]))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pipeline.config import NormalizeConfig
-from pipeline.records import Document, Rejected
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.pipeline.config import NormalizeConfig
 
 STAGE = "normalize"
 

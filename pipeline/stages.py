@@ -3,8 +3,10 @@
 Each stage is a plain-Python core in its own package plus one composite `PTransform`
 (`Class(stage_config, build_config)`, applied to a `PCollection[Document]`, returning
 `(kept, rejected)`: documents that go on and `Rejected` rows with the stage's reasons). Its
-settings are a dataclass filled from the build config's `[<name>]` table. Only this registry
-and `pipeline/build.py` know all stages.
+settings are a dataclass filled from the build config's `[<name>]` table (local paths named in
+its `PATH_FIELDS`). A composite may also set `.report` (rows for the manifest) and `.index`
+(rows for the build's index). Adding a stage is its package plus one line here
+(docs/architecture.md); only this registry and the build know all stages.
 """
 
 from __future__ import annotations
@@ -21,33 +23,49 @@ class StageSpec:
     """"module:Class" of the stage's config dataclass (importable without Beam)."""
     transform: str
     """"module:Class" of the composite PTransform."""
+    manifest_section: str = ""
+    """"module:function" turning the stage's report rows into its own manifest section
+    (`f(stage_config, rows, staging_dir) -> (section, extra files)`); by default the rows go
+    to the manifest's `stage_reports`."""
+    corpus_report: str = ""
+    """"module:Class" of a composite `Class(stage_config)` applied to the build's finished
+    documents, whose rows join the stage's report (tagged `part = "corpus"`)."""
+    against_previous: str = ""
+    """"module:Class" of the composite that removes what previous builds already hold
+    (`crawl2gpt build --against`), applied after the stage: `(kept, index) -> (kept,
+    rejected, index)`, with `INDEX_KEY`, `index_params(config)` and
+    `previous_problems(index, config)`."""
 
 
 STAGES: dict[str, StageSpec] = {
     spec.name: spec
     for spec in [
-        StageSpec("quality_filter", "quality_filter.config:QualityConfig",
-                  "quality_filter.transforms:FilterQuality"),
-        StageSpec("quality_train", "quality_filter.config:QualityConfig",
-                  "quality_filter.train_transforms:TrainQualityModel"),
-        StageSpec("fuzzy_dedup", "dedup.config:FuzzyDedupConfig", "dedup.transforms:DedupFuzzy"),
-        StageSpec("contamination", "dedup.contamination_config:ContaminationConfig",
-                  "dedup.transforms:RemoveContamination"),
-        StageSpec("language_id", "quality_filter.heuristics_config:LanguageIdConfig",
-                  "quality_filter.heuristics_transforms:IdentifyLanguage"),
-        StageSpec("rules", "quality_filter.heuristics_config:RulesConfig",
-                  "quality_filter.heuristics_transforms:ApplyRules"),
-        StageSpec("line_cleanup", "quality_filter.heuristics_config:LineCleanupConfig",
-                  "quality_filter.heuristics_transforms:CleanLines"),
-        StageSpec("url_blocklist", "quality_filter.heuristics_config:BlocklistConfig",
-                  "quality_filter.heuristics_transforms:BlockUrls"),
-        StageSpec("pii", "quality_filter.heuristics_config:PiiConfig",
-                  "quality_filter.heuristics_transforms:ScrubPii"),
+        StageSpec("quality_filter", "crawl2gpt.quality_filter.config:QualityConfig",
+                  "crawl2gpt.quality_filter.transforms:FilterQuality"),
+        StageSpec("quality_train", "crawl2gpt.quality_filter.config:QualityConfig",
+                  "crawl2gpt.quality_filter.train_transforms:TrainQualityModel"),
+        StageSpec("fuzzy_dedup", "crawl2gpt.dedup.config:FuzzyDedupConfig",
+                  "crawl2gpt.dedup.transforms:DedupFuzzy",
+                  against_previous="crawl2gpt.dedup.incremental:FuzzyAgainstPrevious"),
+        StageSpec("contamination", "crawl2gpt.dedup.contamination_config:ContaminationConfig",
+                  "crawl2gpt.dedup.contamination_transforms:RemoveContamination",
+                  manifest_section="crawl2gpt.dedup.clean_dirty:contamination_section",
+                  corpus_report="crawl2gpt.dedup.contamination_transforms:SplitCleanDirty"),
+        StageSpec("language_id", "crawl2gpt.quality_filter.heuristics_config:LanguageIdConfig",
+                  "crawl2gpt.quality_filter.heuristics_transforms:IdentifyLanguage"),
+        StageSpec("rules", "crawl2gpt.quality_filter.heuristics_config:RulesConfig",
+                  "crawl2gpt.quality_filter.heuristics_transforms:ApplyRules"),
+        StageSpec("line_cleanup", "crawl2gpt.quality_filter.heuristics_config:LineCleanupConfig",
+                  "crawl2gpt.quality_filter.heuristics_transforms:CleanLines"),
+        StageSpec("url_blocklist", "crawl2gpt.quality_filter.heuristics_config:BlocklistConfig",
+                  "crawl2gpt.quality_filter.heuristics_transforms:BlockUrls"),
+        StageSpec("pii", "crawl2gpt.quality_filter.heuristics_config:PiiConfig",
+                  "crawl2gpt.quality_filter.heuristics_transforms:ScrubPii"),
     ]
 }
 
 # Config tables of build steps that are not filter stages: "module:Class" of their dataclass.
-SECTIONS: dict[str, str] = {"tokenize": "mixing.config:TokenizeConfig"}
+SECTIONS: dict[str, str] = {"tokenize": "crawl2gpt.mixing.config:TokenizeConfig"}
 
 # The paper's order (quality filter, then fuzzy dedup, then contamination removal).
 PAPER_ORDER = ["quality_filter", "fuzzy_dedup", "contamination"]
@@ -56,6 +74,11 @@ PAPER_ORDER = ["quality_filter", "fuzzy_dedup", "contamination"]
 def load_object(target: str) -> Any:
     module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+def config_sections() -> list[str]:
+    """Names of every `[<name>]` table a build config may hold besides the build's own."""
+    return sorted(set(STAGES) | set(SECTIONS))
 
 
 def section_config_class(name: str) -> Any:

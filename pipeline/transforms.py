@@ -21,16 +21,28 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipeline import exact_dedup, normalize
-from pipeline.beam_utils import SplitByTag
-from pipeline.checkpoints import CheckpointStore, checkpoint_key, file_config, file_sha256, \
-    marker_counts
-from pipeline.config import BuildConfig, ExactDedupConfig, ShardConfig
-from pipeline.progress import CountingReader, ProgressLine
-from pipeline.records import Document, Rejected
-from pipeline.shards import (ShardReport, bucket_of, document_row, rejected_bucket_key,
-                             rejected_row, rejected_sort_key, write_bucket)
-from pipeline.sources import ReadContext, get_reader
+from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.core.shards import (
+    ShardReport,
+    bucket_of,
+    document_row,
+    rejected_bucket_key,
+    rejected_row,
+    rejected_sort_key,
+    write_bucket,
+)
+from crawl2gpt.pipeline import exact_dedup, normalize
+from crawl2gpt.pipeline.checkpoints import (
+    CheckpointStore,
+    checkpoint_key,
+    file_config,
+    file_sha256,
+    marker_counts,
+)
+from crawl2gpt.pipeline.config import BuildConfig, ExactDedupConfig, ShardConfig
+from crawl2gpt.pipeline.progress import CountingReader, ProgressLine
+from crawl2gpt.pipeline.sources import ReadContext, get_reader
 
 REJECTED = "rejected"
 BUILD_REPORT = "build_report.json"
@@ -178,7 +190,8 @@ def key_document_by_bucket(doc: Document, num_buckets: int) -> tuple[tuple, dict
 
 
 def key_rejected_by_bucket(rej: Rejected, num_buckets: int) -> tuple[tuple, Rejected]:
-    return ("rejected", rej.source, rej.stage, bucket_of(rejected_bucket_key(rej), num_buckets)), rej
+    bucket = bucket_of(rejected_bucket_key(rej), num_buckets)
+    return ("rejected", rej.source, rej.stage, bucket), rej
 
 
 def key_index_row_by_bucket(item: tuple[str, dict], num_buckets: int) -> tuple[tuple, dict]:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from quality_filter.artefacts import strip_artefacts
+from crawl2gpt.quality_filter.artefacts import strip_artefacts
 
 BACKENDS = ("fasttext", "hashing-lr")
 MODEL_SUFFIX = {"fasttext": ".bin", "hashing-lr": ".npz"}

@@ -7,9 +7,9 @@ import json
 import posixpath
 from typing import Iterator
 
-from pipeline.config import section_from_dict
-from pipeline.manifest import MANIFEST_NAME, iter_build_documents, load_manifest
-from pipeline.records import Document
+from crawl2gpt.core.config import section_from_dict
+from crawl2gpt.core.manifest import MANIFEST_NAME, iter_build_documents, load_manifest
+from crawl2gpt.core.records import Document
 
 
 def build_documents(build_dir: str) -> tuple[list[Document], dict[str, str], dict]:
@@ -25,9 +25,9 @@ def _by_role(docs: list[Document], roles: dict[str, str], role: str) -> Iterator
 
 
 def cmd_train_quality(args: argparse.Namespace) -> int:
-    from quality_filter.classifier import evaluation_path, load_classifier
-    from quality_filter.config import QualityConfig
-    from quality_filter.training import train_quality_from_documents
+    from crawl2gpt.quality_filter.classifier import evaluation_path, load_classifier
+    from crawl2gpt.quality_filter.config import QualityConfig
+    from crawl2gpt.quality_filter.training import train_quality_from_documents
     docs, roles, build_config = build_documents(args.build)
     config = section_from_dict(QualityConfig, build_config.get("quality_filter", {}),
                                "quality_filter", args.overrides)
@@ -42,8 +42,8 @@ def cmd_train_quality(args: argparse.Namespace) -> int:
 
 
 def print_calibration(classifier, docs: list[Document], roles: dict[str, str]) -> None:
-    from quality_filter.selection import format_calibration_table
-    from quality_filter.training import calibrate
+    from crawl2gpt.quality_filter.selection import format_calibration_table
+    from crawl2gpt.quality_filter.training import calibrate
     rows = calibrate(classifier, list(_by_role(docs, roles, "reference")),
                      list(_by_role(docs, roles, "raw")))
     print("what each setting keeps (pick alpha so raw's kept scores look like the reference):")
@@ -51,14 +51,14 @@ def print_calibration(classifier, docs: list[Document], roles: dict[str, str]) -
 
 
 def cmd_calibrate_quality(args: argparse.Namespace) -> int:
-    from quality_filter.classifier import load_classifier
+    from crawl2gpt.quality_filter.classifier import load_classifier
     docs, roles, _ = build_documents(args.build)
     print_calibration(load_classifier(args.model), docs, roles)
     return 0
 
 
 def cmd_takedown(args: argparse.Namespace) -> int:
-    from quality_filter.takedown import takedown
+    from crawl2gpt.quality_filter.takedown import takedown
     result = takedown(args.build, urls_file=args.urls, domains_file=args.domains)
     for source, n in sorted(result.removed.items()):
         print(f"{source}: {n:,} documents removed")

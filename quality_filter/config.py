@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from pipeline.config import ConfigError
-from quality_filter.classifier import BACKENDS
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.quality_filter.classifier import BACKENDS
 
 SELECTIONS = ("pareto", "threshold")
 
@@ -72,6 +72,9 @@ class TrainingConfig:
 
 @dataclass
 class QualityConfig:
+    PATH_FIELDS: ClassVar[tuple[str, ...]] = ("model_path",)
+    """Local paths, resolved relative to the build config's folder."""
+
     model_path: str = ""
     """The trained model (`.bin` for fasttext, `.npz` for hashing-lr); required by the stage."""
     backend: str = "fasttext"

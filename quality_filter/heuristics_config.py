@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from pipeline.config import ROLES, ConfigError
+from crawl2gpt.core.config import ROLES, ConfigError
 
 
 @dataclass
@@ -214,6 +214,9 @@ class LineCleanupConfig(StageScope):
 # ----------------------------------------------------------------------------- url_blocklist
 @dataclass
 class BlocklistConfig(StageScope):
+    PATH_FIELDS: ClassVar[tuple[str, ...]] = ("urls_file", "domains_file")
+    """Local paths, resolved relative to the build config's folder."""
+
     urls_file: str = ""
     """One URL per line; a trailing `*` makes it a prefix. `#` starts a comment."""
     domains_file: str = ""

@@ -10,7 +10,7 @@ Each is `Class(stage_config, build_config)` applied to a `PCollection[Document]`
 `(kept, rejected)`. Documents of sources out of the stage's scope pass untouched. Removed
 documents become `Rejected` rows with reason `<stage>_<why>` (counted downstream); changed
 documents record the change in `meta` (`lines_removed`, `pii`). DoFns yield `(tag, value)`
-pairs split by `SplitByTag` (see `pipeline/beam_utils.py`).
+pairs split by `SplitByTag` (see `core/beam_utils.py`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ from typing import Any, Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.beam_utils import SplitByTag
-from pipeline.config import BuildConfig, ConfigError
-from pipeline.records import Document, Rejected
-from quality_filter import blocklist, langid, line_cleanup, pii, rules
-from quality_filter.heuristics_config import (BlocklistConfig, LanguageIdConfig,
-                                              LineCleanupConfig, PiiConfig, RulesConfig)
+from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.config import BuildView, ConfigError
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.quality_filter import blocklist, langid, line_cleanup, pii, rules
+from crawl2gpt.quality_filter.heuristics_config import (
+    BlocklistConfig,
+    LanguageIdConfig,
+    LineCleanupConfig,
+    PiiConfig,
+    RulesConfig,
+)
 
 KEPT, REJECTED = "kept", "rejected"
 
@@ -60,7 +65,7 @@ class IdentifyLanguageFn(beam.DoFn):
 class IdentifyLanguage(beam.PTransform):
     """Label every in-scope document with its language; drop those a keep list excludes."""
 
-    def __init__(self, config: LanguageIdConfig, build_config: BuildConfig):
+    def __init__(self, config: LanguageIdConfig, build_config: BuildView):
         super().__init__()
         self._config = config
         self._in_scope = config.applies_to(build_config, langid.STAGE)
@@ -94,7 +99,7 @@ class ApplyRulesFn(beam.DoFn):
 class ApplyRules(beam.PTransform):
     """Reject documents that break a Gopher, C4 or FineWeb rule (one reason each)."""
 
-    def __init__(self, config: RulesConfig, build_config: BuildConfig):
+    def __init__(self, config: RulesConfig, build_config: BuildView):
         super().__init__()
         self._config = config
         self._in_scope = config.applies_to(build_config, rules.STAGE)
@@ -165,7 +170,7 @@ class CleanLines(beam.PTransform):
     documents (CoGroupByKey by host), which are then cleaned one by one.
     """
 
-    def __init__(self, config: LineCleanupConfig, build_config: BuildConfig):
+    def __init__(self, config: LineCleanupConfig, build_config: BuildView):
         super().__init__()
         self._config = config
         self._in_scope = config.applies_to(build_config, line_cleanup.STAGE)
@@ -207,7 +212,7 @@ class BlockUrlsFn(beam.DoFn):
 class BlockUrls(beam.PTransform):
     """Reject documents whose URL or domain is on a blocklist (files read once, here)."""
 
-    def __init__(self, config: BlocklistConfig, build_config: BuildConfig):
+    def __init__(self, config: BlocklistConfig, build_config: BuildView):
         super().__init__()
         if not (config.urls_file or config.domains_file):
             raise ConfigError("url_blocklist: set urls_file and/or domains_file")
@@ -241,7 +246,7 @@ class ScrubPiiFn(beam.DoFn):
 class ScrubPii(beam.PTransform):
     """Replace personal data by placeholders; removes nothing (`rejected` stays empty)."""
 
-    def __init__(self, config: PiiConfig, build_config: BuildConfig):
+    def __init__(self, config: PiiConfig, build_config: BuildView):
         super().__init__()
         self._config = config
         self._in_scope = config.applies_to(build_config, "pii")

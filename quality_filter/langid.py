@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from quality_filter.heuristics_config import LanguageIdConfig
+from crawl2gpt.quality_filter.heuristics_config import LanguageIdConfig
 
 STAGE = "language_id"
 UNKNOWN = "und"

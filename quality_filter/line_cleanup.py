@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from urllib.parse import urlsplit
 
-from quality_filter.heuristics_config import LineCleanupConfig
+from crawl2gpt.quality_filter.heuristics_config import LineCleanupConfig
 
 STAGE = "line_cleanup"
 HOST_REPEATED = "host_repeated"

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from typing import Callable
 
-from quality_filter.heuristics_config import PiiConfig
+from crawl2gpt.quality_filter.heuristics_config import PiiConfig
 
 PLACEHOLDERS = {"email": "<EMAIL>", "ip_address": "<IP_ADDRESS>",
                 "phone_number": "<PHONE_NUMBER>"}

@@ -36,8 +36,13 @@ from itertools import compress
 from operator import methodcaller
 from typing import Any, NamedTuple
 
-from quality_filter.heuristics_config import (C4Config, FineWebConfig, GopherQualityConfig,
-                                              GopherRepetitionConfig, RulesConfig)
+from crawl2gpt.quality_filter.heuristics_config import (
+    C4Config,
+    FineWebConfig,
+    GopherQualityConfig,
+    GopherRepetitionConfig,
+    RulesConfig,
+)
 
 STAGE = "rules"
 

@@ -27,13 +27,19 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import ShardConfig
-from quality_filter.takedown_tokens import removed_ids, takedown_tokens
-from pipeline.manifest import MANIFEST_NAME, check_no_loss, load_manifest, verify_reports
-from pipeline.records import Document, Rejected
-from pipeline.shards import (ShardReport, document_row, read_documents, rejected_row,
-                             rejected_sort_key, write_bucket)
-from quality_filter.blocklist import Blocklist, load_blocklist
+from crawl2gpt.core.manifest import MANIFEST_NAME, check_no_loss, load_manifest, verify_reports
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.core.shards import (
+    ShardConfig,
+    ShardReport,
+    document_row,
+    read_documents,
+    rejected_row,
+    rejected_sort_key,
+    write_bucket,
+)
+from crawl2gpt.quality_filter.blocklist import Blocklist, load_blocklist
+from crawl2gpt.quality_filter.takedown_tokens import removed_ids, takedown_tokens
 
 STAGE = "takedown"
 

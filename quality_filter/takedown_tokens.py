@@ -15,10 +15,10 @@ from typing import Any
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from mixing.config import TokenizeConfig
-from mixing.token_shards import read_token_shard, write_token_shard
-from mixing.weights import compute_mixture
-from pipeline.config import section_from_dict
+from crawl2gpt.core.config import section_from_dict
+from crawl2gpt.mixing.config import TokenizeConfig
+from crawl2gpt.mixing.token_shards import read_token_shard, write_token_shard
+from crawl2gpt.mixing.weights import compute_mixture
 
 
 def removed_ids(build_dir: str, rejected_paths: list[str]) -> set[str]:

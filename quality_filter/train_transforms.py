@@ -14,9 +14,9 @@ import os
 
 import apache_beam as beam
 
-from pipeline.records import Document
-from quality_filter.config import QualityConfig
-from quality_filter.training import train_quality_from_documents
+from crawl2gpt.core.records import Document
+from crawl2gpt.quality_filter.config import QualityConfig
+from crawl2gpt.quality_filter.training import train_quality_from_documents
 
 
 def train_on(docs: list[Document], config: QualityConfig, roles: dict[str, str]) -> dict:

@@ -19,12 +19,18 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from pipeline.records import Document
-from quality_filter.classifier import (MODEL_SUFFIX, QualityClassifier, evaluation_path,
-                                       prepare_text, save_classifier, train_classifier)
-from quality_filter.config import QualityConfig
-from quality_filter.evaluation import SNIPPET_CHARS, evaluate, roc_auc
-from quality_filter.selection import calibration_table
+from crawl2gpt.core.records import Document
+from crawl2gpt.quality_filter.classifier import (
+    MODEL_SUFFIX,
+    QualityClassifier,
+    evaluation_path,
+    prepare_text,
+    save_classifier,
+    train_classifier,
+)
+from crawl2gpt.quality_filter.config import QualityConfig
+from crawl2gpt.quality_filter.evaluation import SNIPPET_CHARS, evaluate, roc_auc
+from crawl2gpt.quality_filter.selection import calibration_table
 
 
 @dataclass

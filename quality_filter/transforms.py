@@ -15,13 +15,18 @@ from typing import Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.beam_utils import SplitByTag
-from pipeline.config import BuildConfig, ConfigError
-from pipeline.records import Document, Rejected
-from quality_filter.classifier import check_model, load_classifier, prepare_text
-from quality_filter.config import QualityConfig
-from quality_filter.selection import (HISTOGRAM_BINS, ScoreHistogram, pareto_keep, score_bin,
-                                      threshold_keep)
+from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.config import BuildView, ConfigError
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.quality_filter.classifier import check_model, load_classifier, prepare_text
+from crawl2gpt.quality_filter.config import QualityConfig
+from crawl2gpt.quality_filter.selection import (
+    HISTOGRAM_BINS,
+    ScoreHistogram,
+    pareto_keep,
+    score_bin,
+    threshold_keep,
+)
 
 STAGE = "quality_filter"
 
@@ -164,7 +169,7 @@ class TopFractionCutoffFn(beam.CombineFn):
 class FilterQuality(beam.PTransform):
     """Score with the trained classifier, then select raw documents (Pareto or threshold)."""
 
-    def __init__(self, config: QualityConfig, build_config: BuildConfig) -> None:
+    def __init__(self, config: QualityConfig, build_config: BuildView) -> None:
         super().__init__()
         if not config.model_path:
             raise ConfigError("quality_filter.model_path: the quality filter needs a trained "

@@ -31,13 +31,16 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
-from torch.distributed.checkpoint.state_dict import (get_model_state_dict, get_state_dict,
-                                                     set_state_dict)
+from torch.distributed.checkpoint.state_dict import (
+    get_model_state_dict,
+    get_state_dict,
+    set_state_dict,
+)
 from torch.distributed.tensor import DTensor, distribute_tensor
 from torch.distributed.tensor.placement_types import _StridedShard
 
-from training.config import GPTConfig
-from training.model import GPT
+from crawl2gpt.training.config import GPTConfig
+from crawl2gpt.training.model import GPT
 
 FORMAT = "crawl2gpt-checkpoint/1"
 STATE_FILE = "train_state.json"

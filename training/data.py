@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from mixing.tokenizer import sha256_file
+from crawl2gpt.core.tokenizer import sha256_file
 
 STATE_VERSION = 1
 
@@ -87,7 +87,7 @@ class TokenManifest:
         return int(self.tokenizer["eot_id"])
 
 
-def load_manifest(path: str | Path, val_row_groups: int = 1,
+def load_token_manifest(path: str | Path, val_row_groups: int = 1,
                   val_fraction: float = 0.1) -> TokenManifest:
     """Read a build manifest's token section; every shard must exist and match its counts."""
     path = Path(path)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from training.checkpoint import CheckpointError, load_model
-from training.model import GPT
+from crawl2gpt.training.checkpoint import CheckpointError, load_model
+from crawl2gpt.training.model import GPT
 
 
 class ExportError(ValueError):

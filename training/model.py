@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.config import GPTConfig
+from crawl2gpt.training.config import GPTConfig
 
 
 def band_mask(seq_len: int, window: int, device: torch.device | str | None = None) -> torch.Tensor:

@@ -14,9 +14,9 @@ import sys
 
 import torch
 
-from training.checkpoint import CheckpointError, load_model
-from training.model import generate
-from training.trainer import resolve_device
+from crawl2gpt.training.checkpoint import CheckpointError, load_model
+from crawl2gpt.training.model import generate
+from crawl2gpt.training.trainer import resolve_device
 
 SEPARATOR = "-" * 40
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_tokenizer(path: str | None, trained_with: dict):
     """The tokenizer at `path` (or the recorded one), checked against the checkpoint's."""
-    from mixing.tokenizer import Tokenizer
+    from crawl2gpt.core.tokenizer import Tokenizer
     path = path or trained_with.get("path")
     if not path:
         raise CheckpointError("the checkpoint records no tokenizer path: pass --tokenizer")
@@ -53,7 +53,7 @@ def load_tokenizer(path: str | None, trained_with: dict):
 
 def sample_main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from mixing.tokenizer import TokenizerError
+    from crawl2gpt.core.tokenizer import TokenizerError
     device = resolve_device(args.device)
     try:
         model, state = load_model(args.checkpoint, device)

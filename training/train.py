@@ -2,8 +2,8 @@
 
     crawl2gpt train --data out/manifest.json --model tiny --set max_steps=200
     crawl2gpt train --config run.toml --set optim.lr=3e-4 --set model.n_ctx=1024
-    torchrun --nproc_per_node 8 -m training.train --data out/manifest.json --model gpt3-xl \
-        --dp 2 --tp 2 --pp 2
+    torchrun --nproc_per_node 8 -m crawl2gpt.training.train --data out/manifest.json \
+        --model gpt3-xl --dp 2 --tp 2 --pp 2
 
 A config file (TOML, see training/train_config.py) plus dotted overrides; `--data`, `--model`
 and `--out` are shorthands for `data.manifest`, `model.size` and `out_dir`, `--dp/--tp/--pp`
@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-from pipeline.config import ConfigError
+from crawl2gpt.core.config import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,10 +45,10 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from training.checkpoint import CheckpointError
-    from training.data import DataError
-    from training.train_config import load_train_config
-    from training.trainer import Trainer
+    from crawl2gpt.training.checkpoint import CheckpointError
+    from crawl2gpt.training.data import DataError
+    from crawl2gpt.training.train_config import load_train_config
+    from crawl2gpt.training.trainer import Trainer
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     try:
         config = load_train_config(args.config, overrides_from_args(args))
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                               f"WORLD_SIZE is {world_size} (start it with torchrun "
                               f"--nproc_per_node {config.parallel.world_size})")
         if world_size > 1:
-            from training.parallel.trainer import ParallelTrainer
+            from crawl2gpt.training.parallel.trainer import ParallelTrainer
             trainer = ParallelTrainer(config)
         else:
             if config.device == "auto" and "LOCAL_RANK" in os.environ:
@@ -80,8 +80,6 @@ def _has_cuda() -> bool:
     import torch
     return torch.cuda.is_available()
 
-
-train_main = main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import ConfigError, apply_override
-from training.config import SIZES, GPTConfig, model_config
-from training.schedule import OptimConfig
+from crawl2gpt.core.config import ConfigError, apply_override, from_dict
+from crawl2gpt.training.config import SIZES, GPTConfig, model_config
+from crawl2gpt.training.schedule import OptimConfig
 
 
 @dataclass
@@ -157,26 +157,6 @@ _NESTED = {"data": DataConfig, "optim": OptimConfig, "checkpoint": CheckpointCon
            "eval": EvalConfig, "parallel": ParallelConfig}
 
 
-def _build(cls: type, data: dict[str, Any], prefix: str, where: str) -> Any:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: unknown field(s) {unknown}{where}")
-    kwargs = {}
-    for name, value in data.items():
-        if cls is TrainConfig and name in _NESTED:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{name}: expected a table{where}")
-            value = _build(_NESTED[name], value, f"{name}.", where)
-        kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except ConfigError as e:
-        raise ConfigError(f"{e}{where}") from None
-    except TypeError as e:
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: {e}{where}") from None
-
-
 def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
     """The run config from a TOML file (or defaults) with `a.b=value` overrides applied."""
     data: dict[str, Any] = {}
@@ -191,4 +171,4 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
             raise ConfigError(f"{path}: {e}") from None
     for assignment in overrides:
         apply_override(data, assignment)
-    return _build(TrainConfig, data, "", where)
+    return from_dict(TrainConfig, data, "", where, _NESTED)

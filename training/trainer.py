@@ -18,15 +18,21 @@ from pathlib import Path
 
 import torch
 
-from training.checkpoint import (CheckpointError, latest_checkpoint, load_checkpoint,
-                                 rng_state, save_checkpoint, set_rng_state)
-from training.config import SIZES
-from training.data import DataError, TokenLoader, load_manifest, validation_batches
-from training.metrics import MetricsLogger, device_peak_flops, progress_line
-from training.model import GPT, lm_loss
-from training.parallel.activation_checkpoint import apply_activation_checkpointing
-from training.schedule import Schedule, build_optimizer, set_lr
-from training.train_config import TrainConfig
+from crawl2gpt.training.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from crawl2gpt.training.config import SIZES
+from crawl2gpt.training.data import DataError, TokenLoader, load_token_manifest, validation_batches
+from crawl2gpt.training.metrics import MetricsLogger, device_peak_flops, progress_line
+from crawl2gpt.training.model import GPT, lm_loss
+from crawl2gpt.training.parallel.activation_checkpoint import apply_activation_checkpointing
+from crawl2gpt.training.schedule import Schedule, build_optimizer, set_lr
+from crawl2gpt.training.train_config import TrainConfig
 
 
 def resolve_device(name: str) -> torch.device:
@@ -44,7 +50,7 @@ class Trainer:
     def build(self) -> None:
         """Model, optimiser, schedule and loader from the config; then resume if possible."""
         c = self.config
-        self.manifest = load_manifest(c.data.manifest, c.data.val_row_groups,
+        self.manifest = load_token_manifest(c.data.manifest, c.data.val_row_groups,
                                       c.data.val_fraction)
         # Unless the run sets it, the vocabulary is the build's tokenizer's.
         c.model.setdefault("vocab_size", self.manifest.vocab_size)

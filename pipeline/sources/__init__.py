@@ -11,23 +11,23 @@ import importlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Union
 
-from pipeline.config import SourceConfig
-from pipeline.records import Document, Rejected, Skipped
+from crawl2gpt.core.records import Document, Rejected, Skipped
+from crawl2gpt.pipeline.config import SourceConfig
 
 ReadItem = Union[Document, Rejected, Skipped]
 Reader = Callable[[BinaryIO, "ReadContext"], Iterator[ReadItem]]
 
 # format name -> "module:function"; imported lazily so a worker loads only what it reads.
 READERS: dict[str, str] = {
-    "warc": "pipeline.sources.warc:read_warc",
-    "arc": "pipeline.sources.warc:read_warc",
-    "wet": "pipeline.sources.warc:read_warc",
-    "jsonl": "pipeline.sources.text_formats:read_jsonl",
-    "parquet": "pipeline.sources.text_formats:read_parquet",
-    "text": "pipeline.sources.text_formats:read_text",
-    "zip": "pipeline.sources.text_formats:read_zip",
-    "wikiextractor": "pipeline.sources.wikipedia:read_wikiextractor",
-    "wikipedia-xml": "pipeline.sources.wikipedia:read_wikipedia_xml",
+    "warc": "crawl2gpt.pipeline.sources.warc:read_warc",
+    "arc": "crawl2gpt.pipeline.sources.warc:read_warc",
+    "wet": "crawl2gpt.pipeline.sources.warc:read_warc",
+    "jsonl": "crawl2gpt.pipeline.sources.text_formats:read_jsonl",
+    "parquet": "crawl2gpt.pipeline.sources.text_formats:read_parquet",
+    "text": "crawl2gpt.pipeline.sources.text_formats:read_text",
+    "zip": "crawl2gpt.pipeline.sources.text_formats:read_zip",
+    "wikiextractor": "crawl2gpt.pipeline.sources.wikipedia:read_wikiextractor",
+    "wikipedia-xml": "crawl2gpt.pipeline.sources.wikipedia:read_wikipedia_xml",
 }
 
 

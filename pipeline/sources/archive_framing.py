@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from pipeline.sources.gzip_members import Decoded, Gap
+from crawl2gpt.pipeline.sources.gzip_members import Decoded, Gap
 
 HEADER_LIMIT = 1 << 20
 """A header block longer than this is not a header (the record is rejected)."""

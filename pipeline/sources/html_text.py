@@ -12,7 +12,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.sources.main_content import extract_main_text
+from crawl2gpt.pipeline.sources.main_content import extract_main_text
 
 EXTRACT_MODES = ("full", "main")
 

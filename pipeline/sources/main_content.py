@@ -209,7 +209,9 @@ def _score_page(body, strip_unlikely: bool) -> tuple[_Block, list[_Block]]:
             else:
                 stack.append((_Block(child, tag, block), child.first_child, in_link or tag == "a"))
     for block in candidates:  # names count fully only for blocks with some text
-        bonus = block.bonus * min(1.0, block.chars / _BONUS_CHARS) if block.bonus > 0 else block.bonus
+        bonus = block.bonus
+        if bonus > 0:
+            bonus *= min(1.0, block.chars / _BONUS_CHARS)
         block.score = (block.score + bonus) * (1 - block.link_density)
     return root, candidates
 

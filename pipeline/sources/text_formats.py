@@ -32,9 +32,14 @@ from typing import Any, BinaryIO, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.records import Document
-from pipeline.sources import ReadContext, ReadItem
-from pipeline.sources.compression import CorruptStreamError, Line, iter_lines, open_decompressed
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.sources import ReadContext, ReadItem
+from crawl2gpt.pipeline.sources.compression import (
+    CorruptStreamError,
+    Line,
+    iter_lines,
+    open_decompressed,
+)
 
 DEFAULT_FIELDS = {
     "text_field": ("text",),

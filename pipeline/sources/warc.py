@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from typing import BinaryIO, Iterator
 
-from pipeline.records import Document
-from pipeline.sources import ReadContext, ReadItem
-from pipeline.sources.archive_framing import Broken, RawRecord, frame_records
-from pipeline.sources.gzip_members import decode_archive
-from pipeline.sources.html_text import EXTRACT_MODES, decode_html, extract_text
-from pipeline.sources.http_payload import (
-    PayloadError, decode_body, looks_like_http, media_type, parse_response,
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.sources import ReadContext, ReadItem
+from crawl2gpt.pipeline.sources.archive_framing import Broken, RawRecord, frame_records
+from crawl2gpt.pipeline.sources.gzip_members import decode_archive
+from crawl2gpt.pipeline.sources.html_text import EXTRACT_MODES, decode_html, extract_text
+from crawl2gpt.pipeline.sources.http_payload import (
+    PayloadError,
+    decode_body,
+    looks_like_http,
+    media_type,
+    parse_response,
 )
 
 SKIPPED_WARC_TYPES = ("warcinfo", "request", "metadata", "revisit", "continuation")

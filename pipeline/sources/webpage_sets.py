@@ -12,7 +12,7 @@ import gzip
 import json
 from pathlib import Path
 
-from pipeline.sources.html_text import decode_html
+from crawl2gpt.pipeline.sources.html_text import decode_html
 
 
 def load_readability(folder: Path) -> list[dict]:

@@ -22,9 +22,14 @@ import mwparserfromhell
 from mwparserfromhell.nodes import ExternalLink, Heading, Tag, Wikilink
 from mwparserfromhell.wikicode import Wikicode
 
-from pipeline.records import Document
-from pipeline.sources import ReadContext, ReadItem
-from pipeline.sources.compression import CorruptStreamError, Line, iter_lines, open_decompressed
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.sources import ReadContext, ReadItem
+from crawl2gpt.pipeline.sources.compression import (
+    CorruptStreamError,
+    Line,
+    iter_lines,
+    open_decompressed,
+)
 
 # ----------------------------------------------------------------------------- WikiExtractor
 _DOC_START = re.compile(rb"^<doc\s([^>]*)>\s*$")

@@ -3,8 +3,17 @@
 import numpy as np
 import pytest
 
-from dedup.clusters import REASON_CROSS_SOURCE, REASON_NEAR_DUPLICATE, Edge, Node, PairSide, \
-    Removal, decide_cluster, pair_in_scope, verify_pair
+from crawl2gpt.dedup.clusters import (
+    REASON_CROSS_SOURCE,
+    REASON_NEAR_DUPLICATE,
+    Edge,
+    Node,
+    PairSide,
+    Removal,
+    decide_cluster,
+    pair_in_scope,
+    verify_pair,
+)
 
 
 def node(i, source="web", role="raw", quality=None, length=100):

@@ -5,8 +5,14 @@ from collections import defaultdict
 
 import pytest
 
-from dedup.components import ComponentsNotConverged, connected_components, \
-    distributed_components, large_star, small_star, union_find_components
+from crawl2gpt.dedup.components import (
+    ComponentsNotConverged,
+    connected_components,
+    distributed_components,
+    large_star,
+    small_star,
+    union_find_components,
+)
 
 
 def bfs_labels(edges):

@@ -14,12 +14,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from dedup.benchmarks import load_benchmarks
-from dedup.clean_dirty import split_clean_dirty
-from dedup.contamination import NgramIndex, remove_contamination
-from dedup.contamination_config import ContaminationConfig
-from dedup.contamination_transforms import RemoveContamination, SplitCleanDirty
-from pipeline.records import Document
+from crawl2gpt.core.records import Document
+from crawl2gpt.dedup.benchmarks import load_benchmarks
+from crawl2gpt.dedup.clean_dirty import split_clean_dirty
+from crawl2gpt.dedup.contamination import NgramIndex, remove_contamination
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.dedup.contamination_transforms import RemoveContamination, SplitCleanDirty
 
 MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 FILES = ["language_understanding/lambada_openai_small.jsonl",

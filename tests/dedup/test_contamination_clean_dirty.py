@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-from dedup.benchmarks import load_benchmark
-from dedup.clean_dirty import eval_n, split_clean_dirty, write_splits
-from dedup.contamination_config import ContaminationConfig
-from pipeline.records import Document
+from crawl2gpt.core.records import Document
+from crawl2gpt.dedup.benchmarks import load_benchmark
+from crawl2gpt.dedup.clean_dirty import eval_n, split_clean_dirty, write_splits
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
 from tests.dedup.test_contamination_reference import reference_words
 
 FILES = ["icl/language_understanding/winogrande.jsonl", "icl/world_knowledge/triviaqa_small.jsonl",

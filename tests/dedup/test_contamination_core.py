@@ -12,12 +12,13 @@ import json
 
 import pytest
 
-from dedup.benchmarks import BenchmarkError, example_id, load_benchmark, strip_scaffolding
-from dedup.clean_dirty import eval_n
-from dedup.contamination import cut_document
-from dedup.contamination_config import ContaminationConfig
-from dedup.ngrams import ngram_hash, normalize, normalized_words
-from pipeline.config import ConfigError, load_build_config
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.dedup.benchmarks import BenchmarkError, example_id, load_benchmark, strip_scaffolding
+from crawl2gpt.dedup.clean_dirty import eval_n
+from crawl2gpt.dedup.contamination import cut_document
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.dedup.ngrams import ngram_hash, normalize, normalized_words
+from crawl2gpt.pipeline.config import load_build_config
 from tests.dedup.test_contamination_reference import reference_words
 
 ICL = ("benchmarks", "icl")

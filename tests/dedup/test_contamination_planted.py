@@ -13,10 +13,10 @@ import json
 
 import pytest
 
-from dedup.benchmarks import load_benchmarks
-from dedup.contamination import NgramIndex, remove_contamination
-from dedup.contamination_config import ContaminationConfig
-from pipeline.records import Document, derive_id
+from crawl2gpt.core.records import Document, derive_id
+from crawl2gpt.dedup.benchmarks import load_benchmarks
+from crawl2gpt.dedup.contamination import NgramIndex, remove_contamination
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
 from tests.dedup.test_contamination_reference import (
     reference_filter,
     reference_ngrams,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from dedup.benchmarks import Benchmark
+from crawl2gpt.dedup.benchmarks import Benchmark
 
 
 def reference_words(text: str) -> list[tuple[str, int, int]]:

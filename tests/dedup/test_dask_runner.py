@@ -14,19 +14,18 @@ import logging
 from pathlib import Path
 
 import apache_beam as beam
+import distributed  # noqa: E402 - a main dependency (the Dask runner)
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from dedup.config import FuzzyDedupConfig
-from dedup.contamination_transforms import RemoveContamination, SplitCleanDirty
-from dedup.transforms import DedupFuzzy
-from pipeline.dask_cluster import runner_args
+from crawl2gpt.dedup.config import FuzzyDedupConfig
+from crawl2gpt.dedup.contamination_transforms import RemoveContamination, SplitCleanDirty
+from crawl2gpt.dedup.transforms import DedupFuzzy
+from crawl2gpt.pipeline.dask_cluster import runner_args
 from tests.dedup.test_contamination_beam import contamination_corpus, doc_row, json_row
 from tests.dedup.test_contamination_beam import rejected_row as contamination_row
 from tests.dedup.test_transforms import build_config, rejected_row
 from tests.dedup.util import small_corpus
-
-import distributed  # noqa: E402 - a main dependency (the Dask runner)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,18 @@ from collections import Counter
 
 import pytest
 
-from dedup.config import FuzzyDedupConfig
-from dedup.fuzzy import find_near_duplicates
-from dedup.lsh import candidate_probability
-from pipeline.config import ConfigError
-from pipeline.records import Document
-from tests.dedup.util import SOURCE_ROLES, brute_jaccard, c4_texts, small_corpus, \
-    variant_with_jaccard
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.core.records import Document
+from crawl2gpt.dedup.config import FuzzyDedupConfig
+from crawl2gpt.dedup.fuzzy import find_near_duplicates
+from crawl2gpt.dedup.lsh import candidate_probability
+from tests.dedup.util import (
+    SOURCE_ROLES,
+    brute_jaccard,
+    c4_texts,
+    small_corpus,
+    variant_with_jaccard,
+)
 
 
 def removals_by_id(result):

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
 
-from dedup.lsh import bucket_pairs, band_hashes, candidate_probability, optimal_bands_rows, \
-    print_s_curve
+from crawl2gpt.dedup.lsh import (
+    band_hashes,
+    bucket_pairs,
+    candidate_probability,
+    optimal_bands_rows,
+    print_s_curve,
+)
 
 
 @pytest.mark.parametrize("threshold,num_perm,weights", [

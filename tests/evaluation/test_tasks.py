@@ -2,9 +2,9 @@
 
 import pytest
 
-from dedup.benchmarks import load_benchmark
-from dedup.contamination_config import ContaminationConfig
-from evaluation.tasks import TaskError, all_tasks, load_task_file, read_examples
+from crawl2gpt.dedup.benchmarks import load_benchmark
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.evaluation.tasks import TaskError, all_tasks, load_task_file, read_examples
 
 
 def test_every_task_file_loads_and_names_an_existing_benchmark(benchmarks):

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.ablate import AblationError, shared_tokenizer
-from pipeline.cli import main
+from crawl2gpt.cli import main
+from crawl2gpt.experiments.ablate import AblationError, shared_tokenizer
 from tests.training.corpus import write_corpus
 
 torch.set_num_threads(1)
@@ -94,7 +94,7 @@ def test_inspect_names_a_missing_results_file(tmp_path, capsys):
 def ablation_inputs(shared_data, tmp_path_factory):
     """Two build configs over the first 150 C4 documents (README: 1,000 JSON lines with
     `text`): no filter stage, and the heuristic rules; one small BPE trained on the same text."""
-    from mixing.train_tokenizer import train_bpe
+    from crawl2gpt.mixing.train_tokenizer import train_bpe
     root = tmp_path_factory.mktemp("ablation")
     with gzip.open(shared_data / "commoncrawl" / "c4" / "c4-sample.00000-of-00001.json.gz",
                    "rt") as f:
@@ -111,7 +111,7 @@ def ablation_inputs(shared_data, tmp_path_factory):
 
 
 def test_ablate_compares_against_seed_noise(ablation_inputs, shared_data, tmp_path, capsys):
-    from evaluation.models import load_model
+    from crawl2gpt.evaluation.models import load_model
     out = tmp_path / "ablate"
     reference = str(shared_data / "speeches" / "state_union" / "19*.txt")
     code = main(["ablate", str(ablation_inputs / "plain.toml"), str(ablation_inputs / "rules.toml"),
@@ -134,7 +134,7 @@ def test_ablate_compares_against_seed_noise(ablation_inputs, shared_data, tmp_pa
     run = result["runs"][0]
     model = load_model(run["run"]["run_dir"] + "/checkpoints", str(ablation_inputs / "tok"),
                        show_progress=False)
-    from experiments.runs import read_reference_texts, reference_sequences
+    from crawl2gpt.experiments.runs import read_reference_texts, reference_sequences
     windows = reference_sequences(read_reference_texts([reference]), model.tokenizer, 64, 640)
     lls = model.loglikelihood([([int(w[0])], [int(t) for t in w[1:]]) for w in windows])
     assert run["metrics"]["reference_loss"] == pytest.approx(
@@ -174,7 +174,7 @@ def test_ablate_refuses_before_building(ablation_inputs, tmp_path, capsys, args,
 
 def test_reference_file_not_utf8_is_read_with_a_warning(shared_data, caplog):
     """speeches/README.md: `state_union/1954-Eisenhower.txt` is Latin-1 (`BD A2` = `½¢`)."""
-    from experiments.runs import read_reference_texts
+    from crawl2gpt.experiments.runs import read_reference_texts
     [text] = read_reference_texts([str(shared_data / "speeches" / "state_union"
                                        / "1954-Eisenhower.txt")])
     assert "\ufffd\ufffd decrease" in text

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from experiments.compare import compare, pooled_sd, verdict
+from crawl2gpt.experiments.compare import compare, pooled_sd, verdict
 
 
 def test_pooled_sd_by_hand():
@@ -45,13 +45,13 @@ def test_verdict_names_winner_and_noise():
 
 def test_demo_reference_is_new_text_of_the_demo_kinds():
     """Deterministic, half wiki entries and half articles, none drawn with the seeds the demo
-    corpus uses for its own wiki entries (pipeline/demo_data.py: derived_seed(seed, "wikipedia",
+    corpus uses for its own wiki entries (crawl2gpt/demo/data.py: derived_seed(seed, "wikipedia",
     i)), so none equals the demo's wiki article i."""
     import random
 
-    from experiments.demo_reference import reference_documents
-    from pipeline import demo_text
-    from pipeline.demo_pages import derived_seed
+    from crawl2gpt.demo import text as demo_text
+    from crawl2gpt.demo.pages import derived_seed
+    from crawl2gpt.experiments.demo_reference import reference_documents
     docs = reference_documents(6)
     assert docs == reference_documents(6)
     assert [d["kind"] for d in docs] == ["wikipedia", "article"] * 3

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments.scaling_fit import compute_frontier, fit_power_law
+from crawl2gpt.experiments.scaling_fit import compute_frontier, fit_power_law
 
 TRUE_ALPHA, TRUE_NC = 0.076, 8.8e13
 

@@ -37,7 +37,7 @@ def gpt2_dir(shared_data):
 @pytest.fixture(scope="session")
 def gpt2_tokenizers(gpt2_dir):
     """The GPT-2 files loaded once per form."""
-    from mixing.tokenizer import FORMS, Tokenizer
+    from crawl2gpt.core.tokenizer import FORMS, Tokenizer
     return {kind: Tokenizer.from_path(gpt2_dir, kind) for kind in FORMS}
 
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mixing.tokenizer import Tokenizer
-from pipeline.build import run_build
-from pipeline.cli import main
-from pipeline.config import load_build_config
+from crawl2gpt.cli import main
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
 from tests.pipeline.test_build import write_config
 from tests.pipeline.test_build_tokens import tokenize_table
 

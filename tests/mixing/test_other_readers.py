@@ -6,8 +6,8 @@ import polars as pl
 import pyarrow.parquet as pq
 from datasets import load_dataset
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
 from tests.pipeline.test_build import REPO, write_config
 from tests.pipeline.test_build_tokens import tokenize_table
 

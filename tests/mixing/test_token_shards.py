@@ -10,10 +10,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mixing.export import export_megatron, export_nanogpt
-from mixing.token_shards import (ShardError, read_token_shard, shuffle_bucket, shuffle_key,
-                                 write_source_shards, write_token_shard)
-from mixing.tokenizer import Tokenizer
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.mixing.export import export_megatron, export_nanogpt
+from crawl2gpt.mixing.token_shards import (
+    ShardError,
+    read_token_shard,
+    shuffle_bucket,
+    shuffle_key,
+    write_source_shards,
+    write_token_shard,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from mixing.tokenizer import FORMS, GPT2_PATTERN, Tokenizer, TokenizerError
-from mixing.train_tokenizer import train_bpe
+from crawl2gpt.core.tokenizer import FORMS, GPT2_PATTERN, Tokenizer, TokenizerError
+from crawl2gpt.mixing.train_tokenizer import train_bpe
 
 KINDS = list(FORMS)
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from mixing.weights import MixtureError, compute_mixture, human_tokens
+from crawl2gpt.mixing.weights import MixtureError, compute_mixture, human_tokens
 
 # GPT-3 Table 2.2 (../shared/docs/gpt3-recipe.md §1.1): tokens, weights, 300B budget.
 PAPER_TOKENS = {"commoncrawl": 410 * 10**9, "webtext2": 19 * 10**9, "books1": 12 * 10**9,

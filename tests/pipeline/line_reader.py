@@ -6,7 +6,7 @@ sleeps (to kill a build mid-run), `RAISE` raises (a reader bug). `|` in a line i
 
 import time
 
-from pipeline.records import Document
+from crawl2gpt.core.records import Document
 
 
 def read_lines(stream, ctx):

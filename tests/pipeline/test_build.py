@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.build import InputError, run_build
-from pipeline.config import load_build_config
-from pipeline.shards import read_documents
+from crawl2gpt.core.shards import read_documents
+from crawl2gpt.pipeline.build import InputError, run_build
+from crawl2gpt.pipeline.config import load_build_config
 
 REPO = Path(__file__).resolve().parents[2]
 MULTI = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
@@ -94,7 +94,8 @@ def test_rejected_rows_keep_reason_file_and_text(tmp_path):
         by_reason.setdefault(r["reason"], []).append(r)
     assert sorted((k, len(v)) for k, v in by_reason.items()) == [
         ("exact_dedup_duplicate", 2), ("normalize_too_short", 1), ("read_bad_line", 2)]
-    bad = sorted((Path(r["source_file"]).name, r["source_offset"]) for r in by_reason["read_bad_line"])
+    bad = sorted((Path(r["source_file"]).name, r["source_offset"])
+                 for r in by_reason["read_bad_line"])
     assert bad == [("a.txt", 7), ("b.txt", 4)]  # line numbers of the BAD lines
     assert by_reason["normalize_too_short"][0]["text"] == "too short"
     assert all(json.loads(r["detail"])["kept_id"] for r in by_reason["exact_dedup_duplicate"])
@@ -147,7 +148,7 @@ def test_killed_build_leaves_previous_manifest_valid(tmp_path):
     run_build(load_build_config(str(config_path)), str(out))
     before = (out / "manifest.json").read_text()
     (tmp_path / "data" / "c.txt").write_text(long_line(9) + "\nSLEEP 60\n")
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "build", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "crawl2gpt.cli", "build", "--config",
                              str(config_path), "--output", str(out)], cwd=REPO,
                             env={**os.environ, "PYTHONPATH": str(REPO)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

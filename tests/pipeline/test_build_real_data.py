@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,11 +3,11 @@
 import json
 from pathlib import Path
 
-from mixing.token_shards import read_token_shard
-from mixing.tokenizer import Tokenizer
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.shards import read_documents
+from crawl2gpt.core.shards import read_documents
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.mixing.token_shards import read_token_shard
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
 from tests.pipeline.test_build import MULTI, shard_hashes, write_config
 
 REPO = Path(__file__).resolve().parents[2]

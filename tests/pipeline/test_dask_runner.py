@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.dask_cluster import DaskClusterError, check_scheduler, runner_args
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.pipeline.dask_cluster import DaskClusterError, check_scheduler, runner_args
 from tests.pipeline.test_build import long_line, write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def test_killed_worker_is_rescheduled_or_fails_clearly(tmp_path, cluster):
 
 def test_demo_build_with_every_stage_on_dask_equals_direct(tmp_path, cluster):
     """The demo's full build (all stages, tokens, clean/dirty split) gives the same bytes."""
-    from pipeline.demo import run_demo
+    from crawl2gpt.demo.run import run_demo
     demo = run_demo(str(tmp_path), [], [], train=False)
     config = load_build_config(str(tmp_path / "demo-build.toml"))
     assert config.stages and config.tokenize is not None

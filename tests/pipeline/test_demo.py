@@ -2,7 +2,7 @@
 
 import json
 
-from pipeline.cli import main
+from crawl2gpt.cli import main
 
 
 def test_demo_builds_documents_and_token_shards(tmp_path, capsys):

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 from fastwarc.warc import ArchiveIterator
 
-from pipeline.config import load_build_config
-from pipeline.demo_data import arithmetic_eval_pairs, demo_build_config, generate_demo_corpus
-from pipeline.sources.html_text import extract_text
+from crawl2gpt.demo.data import arithmetic_eval_pairs, demo_build_config, generate_demo_corpus
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.pipeline.sources.html_text import extract_text
 
 # Pages at scale 1.0, added up by hand from CRAWL_COUNTS: 1000 articles + 80 worksheets
 # + 1 contamination + 220 spam (50+50+40+40+40) + 210 non-English (6 x 35) + 60 short
@@ -106,7 +106,8 @@ def jaccard(a: set, b: set) -> float:
 def test_two_runs_are_byte_identical(corpus, tmp_path):
     """A second run in a fresh interpreter, another hash seed and two worker processes."""
     first, _ = corpus
-    code = f"from pipeline.demo_data import generate_demo_corpus as g; g({str(tmp_path)!r}, workers=2)"
+    code = (f"from crawl2gpt.demo.data import generate_demo_corpus as g; "
+            f"g({str(tmp_path)!r}, workers=2)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT,
                    env={**os.environ, "PYTHONHASHSEED": "12345"})
 

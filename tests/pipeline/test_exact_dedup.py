@@ -1,5 +1,5 @@
-from pipeline.exact_dedup import choose_survivor, dedup_key
-from pipeline.records import Document
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.exact_dedup import choose_survivor, dedup_key
 
 
 def test_earliest_crawl_then_smallest_id_survives():

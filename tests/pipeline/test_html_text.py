@@ -9,8 +9,8 @@ import trafilatura
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.sources.html_text import extract_text
-from pipeline.sources.text_metrics import token_f1
+from crawl2gpt.pipeline.sources.html_text import extract_text
+from crawl2gpt.pipeline.sources.text_metrics import token_f1
 
 ARTICLE = [
     "The river rose three metres overnight, flooding the lower town, the market and the old mill.",

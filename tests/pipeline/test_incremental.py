@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.incremental import PreviousBuildError
-from pipeline.shards import read_documents
+from crawl2gpt.core.shards import read_documents
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.pipeline.incremental import PreviousBuildError
 from tests.pipeline.test_build import REPO
 
 WORDS = 60
@@ -149,8 +149,8 @@ def test_index_files_hold_the_survivors(builds):
 
 
 def test_composed_manifest_is_one_corpus_for_the_trainer(builds):
-    from training.data import TokenLoader, load_manifest
-    manifest = load_manifest(builds["b"] / "manifest.json", val_row_groups=0)
+    from crawl2gpt.training.data import TokenLoader, load_token_manifest
+    manifest = load_token_manifest(builds["b"] / "manifest.json", val_row_groups=0)
     [web] = manifest.sources
     files = {g.path.resolve() for g in web.train}
     # Every token shard of A and of B, counted from the files themselves.

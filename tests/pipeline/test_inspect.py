@@ -14,14 +14,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.demo import run_demo
-from pipeline.inspect.build_files import Build
-from pipeline.inspect.cli import add_commands
-from pipeline.inspect.html_page import word_diff
-from pipeline.inspect.lookup import trace_document
-from pipeline.inspect.report import write_build_report
+from crawl2gpt.core.manifest import OpenedBuild
+from crawl2gpt.demo.run import run_demo
+from crawl2gpt.inspect_cli import add_commands
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.reports.html_page import word_diff
+from crawl2gpt.reports.lookup import trace_document
+from crawl2gpt.reports.report import write_build_report
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -195,7 +195,7 @@ def test_doc_lookup_names_the_stage_that_removed_it(demo, capsys):
     for stage in stages:
         shard = min((build / "rejected" / stage / "commoncrawl").glob("*.parquet"))
         row = pq.read_table(shard, columns=["doc_id", "reason"]).to_pylist()[0]
-        fate = trace_document(Build.open(str(build)), row["doc_id"])
+        fate = trace_document(OpenedBuild.open(str(build)), row["doc_id"])
         assert (fate.status, fate.stage, fate.reason) == ("removed", stage, row["reason"])
         assert fate.shard == str(shard.relative_to(build))
         out = inspect_doc(build, row["doc_id"], capsys)
@@ -208,11 +208,11 @@ def test_doc_lookup_of_a_kept_document_names_its_shards(demo, capsys):
     doc_id, num_tokens = tokens["id"][5].as_py(), tokens["num_tokens"][5].as_py()
     shard = next(p for p in (build / "documents" / "wikipedia").glob("*.parquet")
                  if doc_id in pq.read_table(p, columns=["id"])["id"].to_pylist())
-    fate = trace_document(Build.open(str(build)), doc_id)
+    fate = trace_document(OpenedBuild.open(str(build)), doc_id)
     assert (fate.status, fate.shard, fate.num_tokens) == (
         "kept", str(shard.relative_to(build)), num_tokens)
     assert f"KEPT in {shard.relative_to(build)}" in inspect_doc(build, doc_id, capsys)
-    assert trace_document(Build.open(str(build)), "0" * 32).status == "not_found"
+    assert trace_document(OpenedBuild.open(str(build)), "0" * 32).status == "not_found"
 
 
 def filler(start: int) -> str:
@@ -255,7 +255,7 @@ def piece_id(parent: str, index: int) -> str:
 
 
 def test_doc_lookup_follows_contamination_pieces_both_ways(split_build, capsys):
-    build = Build.open(str(split_build))
+    build = OpenedBuild.open(str(split_build))
     split = pq.read_table(split_build / "rejected" / "contamination").to_pylist()
     assert sorted(r["reason"] for r in split) == ["contamination_split"] * 2
     removed_piece = pq.read_table(split_build / "rejected" / "fuzzy_dedup",

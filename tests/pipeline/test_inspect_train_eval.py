@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from dedup.benchmarks import benchmark_name, load_benchmark
-from dedup.contamination_config import ContaminationConfig
-from evaluation.harness import run_eval
-from evaluation.models import ProjectModel
-from evaluation.tasks import all_tasks
-from pipeline.inspect.cli import add_commands
+from crawl2gpt.dedup.benchmarks import benchmark_name, load_benchmark
+from crawl2gpt.dedup.contamination_config import ContaminationConfig
+from crawl2gpt.evaluation.harness import run_eval
+from crawl2gpt.evaluation.models import ProjectModel
+from crawl2gpt.evaluation.tasks import all_tasks
+from crawl2gpt.inspect_cli import add_commands
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.model import GPT
+from crawl2gpt.training.train_config import load_train_config
+from crawl2gpt.training.trainer import Trainer
 from tests.pipeline.test_inspect import Tables, console_errors
 from tests.training.corpus import write_corpus
-from training.config import model_config
-from training.model import GPT
-from training.train_config import load_train_config
-from training.trainer import Trainer
 
 TASKS = all_tasks()
 EOT = 256  # byte-level ids: 0-255 bytes, 256 ends a document
@@ -47,7 +47,7 @@ def run_dir(shared_data, tmp_path_factory):
 
 
 class ByteTokenizer:
-    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `mixing.tokenizer`)."""
+    """Ids 0-255 are UTF-8 bytes, 256 ends a text (the interface of `core.tokenizer`)."""
 
     eot_id = EOT
 

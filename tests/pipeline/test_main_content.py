@@ -12,10 +12,14 @@ import statistics
 import pytest
 import trafilatura
 
-from pipeline.sources.html_text import extract_text
-from pipeline.sources.text_metrics import (snippet_counts, snippet_scores, token_f1,
-                                           word_tokens)
-from pipeline.sources.webpage_sets import load_readability, load_snippets
+from crawl2gpt.pipeline.sources.html_text import extract_text
+from crawl2gpt.pipeline.sources.text_metrics import (
+    snippet_counts,
+    snippet_scores,
+    token_f1,
+    word_tokens,
+)
+from crawl2gpt.pipeline.sources.webpage_sets import load_readability, load_snippets
 
 ARTICLE = [
     "The river rose three metres overnight, flooding the lower town, the market and the old mill.",

@@ -1,6 +1,6 @@
-from pipeline.config import NormalizeConfig
-from pipeline.normalize import normalize_document, normalize_text
-from pipeline.records import Document, Rejected
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.pipeline.config import NormalizeConfig
+from crawl2gpt.pipeline.normalize import normalize_document, normalize_text
 
 
 def test_nfc_composes_combining_marks():

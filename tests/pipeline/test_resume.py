@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import run_build
-from pipeline.checkpoints import ResumeError, changed_keys
-from pipeline.config import load_build_config
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.checkpoints import ResumeError, changed_keys
+from crawl2gpt.pipeline.config import load_build_config
 from tests.pipeline.test_build import REPO, long_line, shard_hashes, write_config
 
 # Four files of three documents each; every file sleeps 1 s while being read, so a poll sees
@@ -36,7 +36,7 @@ def kill_midway(config_path: Path, out: Path) -> int:
     """Start a multi-processing build, SIGKILL its whole process group once 1-3 files are
     committed; returns how many were."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "build", "--config", str(config_path),
+        [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config_path),
          "--output", str(out), "--", "--direct_running_mode", "multi_processing",
          "--direct_num_workers", "2"],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,

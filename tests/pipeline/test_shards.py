@@ -2,9 +2,15 @@ import hashlib
 
 import pyarrow.parquet as pq
 
-from pipeline.config import ShardConfig
-from pipeline.records import Document
-from pipeline.shards import DOCUMENT_SCHEMA, bucket_of, document_row, parquet_bytes, write_bucket
+from crawl2gpt.core.records import Document
+from crawl2gpt.core.shards import (
+    DOCUMENT_SCHEMA,
+    ShardConfig,
+    bucket_of,
+    document_row,
+    parquet_bytes,
+    write_bucket,
+)
 
 
 def _rows(n, size=100):

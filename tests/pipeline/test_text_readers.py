@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.config import SourceConfig
-from pipeline.records import Document, Rejected
-from pipeline.sources import ReadContext, get_reader
-from pipeline.sources.compression import CorruptStreamError, open_decompressed
+from crawl2gpt.core.records import Document, Rejected
+from crawl2gpt.pipeline.config import SourceConfig
+from crawl2gpt.pipeline.sources import ReadContext, get_reader
+from crawl2gpt.pipeline.sources.compression import CorruptStreamError, open_decompressed
 
 
 def read_items(fmt: str, path: Path, max_record_bytes: int | None = None, **options) -> list:

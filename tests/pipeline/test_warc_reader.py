@@ -15,10 +15,10 @@ import zlib
 
 import pytest
 
-from pipeline.records import Document
-from pipeline.sources.http_payload import decode_body, dechunk, parse_response
-from pipeline.sources.text_metrics import token_containment
-from pipeline.sources.warc import read_warc
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.sources.http_payload import dechunk, decode_body, parse_response
+from crawl2gpt.pipeline.sources.text_metrics import token_containment
+from crawl2gpt.pipeline.sources.warc import read_warc
 from tests.pipeline.warc_helpers import context, read_bytes, read_file
 
 # path under shared data -> (documents, {reject reason: n}, {skip reason: n})
@@ -329,10 +329,10 @@ def test_token_containment():
 
 
 def test_reader_core_has_no_beam_import():
-    import pipeline.sources.archive_framing as framing
-    import pipeline.sources.gzip_members as members
-    import pipeline.sources.http_payload as http
-    import pipeline.sources.warc as warc
+    import crawl2gpt.pipeline.sources.archive_framing as framing
+    import crawl2gpt.pipeline.sources.gzip_members as members
+    import crawl2gpt.pipeline.sources.http_payload as http
+    import crawl2gpt.pipeline.sources.warc as warc
     for module in (framing, members, http, warc):
         assert "apache_beam" not in open(module.__file__).read()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sources.wikipedia import wikitext_to_text
+from crawl2gpt.pipeline.sources.wikipedia import wikitext_to_text
 from tests.pipeline.test_text_readers import documents, read_items, rejects, tally
 
 WIKI = Path("wikipedia")

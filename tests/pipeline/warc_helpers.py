@@ -7,10 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.config import SourceConfig
-from pipeline.records import Document, Rejected, Skipped
-from pipeline.sources import ReadContext
-from pipeline.sources.warc import read_warc
+from crawl2gpt.core.records import Document, Rejected, Skipped
+from crawl2gpt.pipeline.config import SourceConfig
+from crawl2gpt.pipeline.sources import ReadContext
+from crawl2gpt.pipeline.sources.warc import read_warc
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from quality_filter.config import QualityConfig, TrainingConfig
-from quality_filter.training import save_trained_model, train_quality_model
+from crawl2gpt.quality_filter.config import QualityConfig, TrainingConfig
+from crawl2gpt.quality_filter.training import save_trained_model, train_quality_model
 from tests.quality_filter.corpora import raw_documents, reference_documents
 
 # Small, fast fastText settings for tests (the defaults are sized for real crawls).

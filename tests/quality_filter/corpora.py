@@ -22,9 +22,9 @@ from pathlib import Path
 import zstandard
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from pipeline.records import Document
-from pipeline.sources.html_text import extract_text
-from quality_filter.artefacts import strip_artefacts
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.sources.html_text import extract_text
+from crawl2gpt.quality_filter.artefacts import strip_artefacts
 
 REFERENCE_GROUPS = ("wikitext", "wikiextractor", "books", "speeches")
 RAW_GROUPS = ("cc_text", "webarchive", "readability", "hplt", "ccnet", "c4")

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import zstandard
 
-from pipeline.config import SourceConfig
-from pipeline.normalize import normalize_text
-from pipeline.records import Document
-from pipeline.sources import ReadContext
-from pipeline.sources.html_text import extract_text
-from pipeline.sources.warc import read_warc
-from pipeline.sources.wikipedia import read_wikiextractor
+from crawl2gpt.core.records import Document
+from crawl2gpt.pipeline.config import SourceConfig
+from crawl2gpt.pipeline.normalize import normalize_text
+from crawl2gpt.pipeline.sources import ReadContext
+from crawl2gpt.pipeline.sources.html_text import extract_text
+from crawl2gpt.pipeline.sources.warc import read_warc
+from crawl2gpt.pipeline.sources.wikipedia import read_wikiextractor
 
 MULTILINGUAL_WARC = ("commoncrawl/multilingual/"
                      "CC-MAIN-20200808165417-20200808195417-00395.sample.warc.gz")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from quality_filter.artefacts import strip_artefacts
+from crawl2gpt.quality_filter.artefacts import strip_artefacts
 
 # books/README.md, column "words between markers" (START line to END line, exclusive). That
 # count still includes the "Produced by ..." credits and the "End of the Project Gutenberg ..."

@@ -2,8 +2,15 @@
 
 import pytest
 
-from quality_filter.blocklist import (Blocklist, BlocklistError, Match, load_blocklist,
-                                      normalize_url, parse_domains, parse_urls)
+from crawl2gpt.quality_filter.blocklist import (
+    Blocklist,
+    BlocklistError,
+    Match,
+    load_blocklist,
+    normalize_url,
+    parse_domains,
+    parse_urls,
+)
 
 
 @pytest.fixture

@@ -3,22 +3,25 @@
 Expected languages are the human readings written down in `commoncrawl/README.md` (tables
 "judged language — evidence", and the HPLT sample's stored labels with the README's
 corrections; see `langid_labels.py`), never the model's own output. By hand, from the
-extracted text: page 2 (01spb.ru) opens "Заказать звонок … Центральный офис" (Russian), page 9 (live-radsport)
-has "Fahrerstatistik", "Geburtsdatum" (German), page 15 (0900-hovenier.nl) has "DIENSTEN",
-"WIE DOEN ER MEE" and "Hovenier in Oosterbeek nodig?" (Dutch), page 1 (003338.cn) has
-"要闻动态", "政务公开" (Chinese).
+extracted text: page 2 (01spb.ru) opens "Заказать звонок … Центральный офис" (Russian),
+page 9 (live-radsport) has "Fahrerstatistik", "Geburtsdatum" (German), page 15
+(0900-hovenier.nl) has "DIENSTEN", "WIE DOEN ER MEE" and "Hovenier in Oosterbeek nodig?"
+(Dutch), page 1 (003338.cn) has "要闻动态", "政务公开" (Chinese).
 """
 
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from quality_filter.heuristics_config import LanguageIdConfig
-from quality_filter import langid
-from quality_filter.langid import UNKNOWN, LanguageGuess, LanguageIdentifier, keep_verdict
-from tests.quality_filter.heuristics_data import (MULTILINGUAL_WARC, hplt_lines,
-                                                  multilingual_warc_pages)
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.quality_filter import langid
+from crawl2gpt.quality_filter.heuristics_config import LanguageIdConfig
+from crawl2gpt.quality_filter.langid import UNKNOWN, LanguageGuess, LanguageIdentifier, keep_verdict
+from tests.quality_filter.heuristics_data import (
+    MULTILINGUAL_WARC,
+    hplt_lines,
+    multilingual_warc_pages,
+)
 from tests.quality_filter.langid_labels import WARC_JUDGED, hplt_reference
 
 

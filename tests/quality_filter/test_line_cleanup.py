@@ -8,9 +8,14 @@ must survive. The navigation lines below were picked by reading bbc-1's page tex
 
 import pytest
 
-from quality_filter.heuristics_config import LineCleanupConfig
-from quality_filter.line_cleanup import (HOST_REPEATED, clean_text, distinct_line_keys, host_of,
-                                         line_key)
+from crawl2gpt.quality_filter.heuristics_config import LineCleanupConfig
+from crawl2gpt.quality_filter.line_cleanup import (
+    HOST_REPEATED,
+    clean_text,
+    distinct_line_keys,
+    host_of,
+    line_key,
+)
 from tests.quality_filter.heuristics_data import readability_page
 
 # Read off the bbc-1 page text: the site menu ("BBC navigation"), the accessibility links and

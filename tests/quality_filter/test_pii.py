@@ -8,8 +8,8 @@ footer); HPLT line 1 (skiarealdomasov.cz) is three lines, 118 characters: "Telef
 
 import pytest
 
-from quality_filter.heuristics_config import PiiConfig
-from quality_filter.pii import scrub
+from crawl2gpt.quality_filter.heuristics_config import PiiConfig
+from crawl2gpt.quality_filter.pii import scrub
 from tests.quality_filter.heuristics_data import hplt_lines, multilingual_warc_pages
 
 

@@ -10,10 +10,15 @@ import re
 
 import pytest
 
-from pipeline.config import ConfigError
-from quality_filter.heuristics_config import (C4Config, FineWebConfig, GopherQualityConfig,
-                                              GopherRepetitionConfig, RulesConfig)
-from quality_filter.rules import judge
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.quality_filter.heuristics_config import (
+    C4Config,
+    FineWebConfig,
+    GopherQualityConfig,
+    GopherRepetitionConfig,
+    RulesConfig,
+)
+from crawl2gpt.quality_filter.rules import judge
 from tests.quality_filter.heuristics_data import wikipedia_article, wikipedia_articles
 
 GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")

@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from quality_filter.selection import (HISTOGRAM_BINS, ScoreHistogram, calibration_table,
-                                      pareto_keep, pareto_keep_probability, score_bin)
+from crawl2gpt.quality_filter.selection import (
+    HISTOGRAM_BINS,
+    ScoreHistogram,
+    calibration_table,
+    pareto_keep,
+    pareto_keep_probability,
+    score_bin,
+)
 
 
 @pytest.mark.parametrize("score, paper_percent", [(1.0, 100), (0.9, 42), (0.5, 2.6), (0.0, 0.2)])

@@ -12,12 +12,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import quality_filter.takedown as takedown_module
-from pipeline.build import run_build
-from pipeline.config import BuildConfig, ShardConfig, SourceConfig
-from pipeline.manifest import check_no_loss
-from pipeline.shards import read_documents
-from quality_filter.takedown import takedown
+import crawl2gpt.quality_filter.takedown as takedown_module
+from crawl2gpt.core.manifest import check_no_loss
+from crawl2gpt.core.shards import ShardConfig, read_documents
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import BuildConfig, SourceConfig
+from crawl2gpt.quality_filter.takedown import takedown
 
 # The listed pages come last, so that a file without them gives the other rows the same
 # provenance (file and byte offset): see test_rewritten_shards_equal_a_build_without_those_rows.
@@ -142,8 +142,8 @@ def test_bad_requests_are_errors(tmp_path):
 
 def test_takedown_removes_the_documents_tokens_too(tmp_path, shared_data):
     """Token shards lose the removed documents' rows; counts, hashes and epochs follow."""
-    from mixing.config import TokenizeConfig
-    from mixing.token_shards import read_token_shard
+    from crawl2gpt.mixing.config import TokenizeConfig
+    from crawl2gpt.mixing.token_shards import read_token_shard
 
     def tokenized_build(folder: Path, urls: list[str]) -> tuple[Path, dict]:
         inputs = write_inputs(folder / "in", urls)

@@ -3,12 +3,12 @@
 import hashlib
 from pathlib import Path
 
-from pipeline.build import run_build
-from pipeline.config import load_build_config
-from pipeline.demo_data import demo_build_config, generate_demo_corpus
-from quality_filter.cli import build_documents
-from quality_filter.config import QualityConfig
-from quality_filter.training import train_quality_from_documents
+from crawl2gpt.demo.data import demo_build_config, generate_demo_corpus
+from crawl2gpt.pipeline.build import run_build
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.quality_filter.cli import build_documents
+from crawl2gpt.quality_filter.config import QualityConfig
+from crawl2gpt.quality_filter.training import train_quality_from_documents
 
 REPO = Path(__file__).resolve().parents[2]
 MULTI = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]

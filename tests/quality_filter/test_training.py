@@ -9,12 +9,18 @@ import os
 import numpy as np
 import pytest
 
-from quality_filter.classifier import evaluation_path, load_classifier, meta_path
-from quality_filter.config import QualityConfig, TrainingConfig
-from quality_filter.evaluation import bootstrap_auc_interval, roc_auc
-from quality_filter.selection import format_calibration_table
-from quality_filter.training import (balance, calibrate, cross_validated_scores, make_examples,
-                                     train_quality_from_documents, unit_hash)
+from crawl2gpt.quality_filter.classifier import evaluation_path, load_classifier, meta_path
+from crawl2gpt.quality_filter.config import QualityConfig, TrainingConfig
+from crawl2gpt.quality_filter.evaluation import bootstrap_auc_interval, roc_auc
+from crawl2gpt.quality_filter.selection import format_calibration_table
+from crawl2gpt.quality_filter.training import (
+    balance,
+    calibrate,
+    cross_validated_scores,
+    make_examples,
+    train_quality_from_documents,
+    unit_hash,
+)
 from tests.quality_filter.conftest import HELD_OUT_SOURCES, SMALL_FASTTEXT
 
 # Generated to look like the worst of a crawl: navigation, SEO keywords, shop and legal boilerplate.
@@ -129,7 +135,7 @@ def test_train_from_documents_writes_model_metadata_and_evaluation(corpus, tmp_p
 
 
 def test_balance_keeps_ratio_negatives_per_positive():
-    from quality_filter.training import Example
+    from crawl2gpt.quality_filter.training import Example
     examples = [Example(f"p{i}", "s", "x", 1) for i in range(100)] + \
                [Example(f"n{i}", "s", "x", 0) for i in range(300)]
     for ratio, expected in [(1.0, (100, 100)), (2.0, (100, 200)), (0.5, (100, 50)),

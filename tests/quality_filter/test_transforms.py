@@ -12,12 +12,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.config import BuildConfig, ConfigError, SourceConfig
-from pipeline.dask_cluster import dask_runner
-from quality_filter.classifier import ModelError, load_classifier
-from quality_filter.config import QualityConfig, TrainingConfig
-from quality_filter.selection import pareto_keep
-from quality_filter.transforms import FilterQuality
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.pipeline.config import BuildConfig, SourceConfig
+from crawl2gpt.pipeline.dask_cluster import dask_runner
+from crawl2gpt.quality_filter.classifier import ModelError, load_classifier
+from crawl2gpt.quality_filter.config import QualityConfig, TrainingConfig
+from crawl2gpt.quality_filter.selection import pareto_keep
+from crawl2gpt.quality_filter.transforms import FilterQuality
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNERS = {"in_memory": [],

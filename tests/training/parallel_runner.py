@@ -17,8 +17,8 @@ import torch
 import torch.distributed as dist
 from torch.distributed.tensor import DTensor
 
-from training.parallel.trainer import ParallelTrainer
-from training.train_config import load_train_config
+from crawl2gpt.training.parallel.trainer import ParallelTrainer
+from crawl2gpt.training.train_config import load_train_config
 
 
 def parity_settings(manifest, out_dir, *extra) -> list[str]:

@@ -9,9 +9,14 @@ import json
 import numpy as np
 import pytest
 
+from crawl2gpt.training.data import (
+    DataError,
+    TokenLoader,
+    blend_next,
+    load_token_manifest,
+    validation_batches,
+)
 from tests.training.corpus import counting_docs, write_corpus
-from training.data import (DataError, TokenLoader, blend_next, load_manifest,
-                           validation_batches)
 
 SEQ = 8
 
@@ -19,7 +24,7 @@ SEQ = 8
 def _loader(manifest, **kw):
     kw.setdefault("seq_len", SEQ)
     kw.setdefault("micro_batch", 2)
-    return TokenLoader(load_manifest(manifest), **kw)
+    return TokenLoader(load_token_manifest(manifest), **kw)
 
 
 def _global_samples(manifest, world_size, micro_batch, steps, state=None):
@@ -142,7 +147,7 @@ def test_state_counts_handed_out_batches_not_prefetched_ones(two_sources):
 
 
 def test_validation_is_held_out_and_in_file_order(one_source):
-    (batch,) = validation_batches(load_manifest(one_source), "web", seq_len=SEQ, batch=8,
+    (batch,) = validation_batches(load_token_manifest(one_source), "web", seq_len=SEQ, batch=8,
                                   num_sequences=100)
     # held out: tokens 540..599 -> (60 - 1) // 8 = 7 sequences of 9, in file order
     assert batch.shape == (7, SEQ + 1)
@@ -154,7 +159,7 @@ def test_missing_shard_is_named(two_sources):
     victim = two_sources.parent / "wiki" / "tokens-00001-of-00002.parquet"
     victim.unlink()
     with pytest.raises(DataError, match="tokens-00001-of-00002.parquet is missing"):
-        load_manifest(two_sources)
+        load_token_manifest(two_sources)
 
 
 def test_corrupt_shard_fails_checksum_before_any_batch(one_source):
@@ -198,7 +203,7 @@ def test_a_source_with_one_row_group_holds_out_its_last_rows(tmp_path):
     # 180-199) are held out, one training epoch is tokens 0-179.
     manifest = write_corpus(tmp_path, {"web": counting_docs(20, 10)}, {"web": 1.0},
                             vocab_size=1000, eot_id=999, rows_per_group=100)
-    (batch,) = validation_batches(load_manifest(manifest), "web", seq_len=SEQ, batch=4,
+    (batch,) = validation_batches(load_token_manifest(manifest), "web", seq_len=SEQ, batch=4,
                                   num_sequences=10)
     assert batch.tolist() == [list(range(180, 189)), list(range(188, 197))]
     samples, _ = _global_samples(manifest, 1, 3, 15)  # 45 sequences = 360 tokens, 2 epochs

@@ -8,12 +8,12 @@ import json
 import pytest
 import torch
 
-from training.checkpoint import save_checkpoint
-from training.config import model_config
-from training.export import ExportError, export_hf
-from training.export import main as export_main
-from training.model import GPT
-from training.schedule import OptimConfig, build_optimizer
+from crawl2gpt.training.checkpoint import save_checkpoint
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.export import ExportError, export_hf
+from crawl2gpt.training.export import main as export_main
+from crawl2gpt.training.model import GPT
+from crawl2gpt.training.schedule import OptimConfig, build_optimizer
 
 transformers = pytest.importorskip("transformers")
 

@@ -4,7 +4,7 @@ import json
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from training.metrics import MetricsLogger
+from crawl2gpt.training.metrics import MetricsLogger
 
 
 def test_jsonl_and_tensorboard_hold_the_same_scalars(tmp_path):

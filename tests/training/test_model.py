@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.config import SIZES, GPTConfig, model_config
-from training.model import GPT, band_mask, lm_loss
+from crawl2gpt.training.config import SIZES, GPTConfig, model_config
+from crawl2gpt.training.model import GPT, band_mask, lm_loss
 
 # Table 2.1's "n_params" column (Brown et al. 2020).
 TABLE_2_1_PARAMS = {"gpt3-small": 125e6, "gpt3-medium": 350e6, "gpt3-large": 760e6,

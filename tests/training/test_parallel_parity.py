@@ -19,12 +19,12 @@ import pytest
 import torch
 import torch.distributed.checkpoint as dcp
 
+from crawl2gpt.training.checkpoint import load_model, read_train_state
+from crawl2gpt.training.data import TokenLoader, load_token_manifest
+from crawl2gpt.training.parallel.plan import rank_plan
+from crawl2gpt.training.train_config import load_train_config
+from crawl2gpt.training.trainer import Trainer
 from tests.training.parallel_runner import parity_settings
-from training.checkpoint import load_model, read_train_state
-from training.data import TokenLoader, load_manifest
-from training.parallel.plan import rank_plan
-from training.train_config import load_train_config
-from training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 RTOL = 1e-5
@@ -164,7 +164,7 @@ def test_each_data_parallel_group_reads_its_own_share_and_its_peers_the_same(run
     ranks = [json.loads(f.read_text()) for f in sorted((root / layout).glob("rank*.json"))]
     dp = 1 + max(r["dp_rank"] for r in ranks)
     state = read_train_state(next((root / "single" / "checkpoints").glob("step_*10")))["data"]
-    loader = TokenLoader(load_manifest(speech_corpus), seq_len=16, micro_batch=4 * dp,
+    loader = TokenLoader(load_token_manifest(speech_corpus), seq_len=16, micro_batch=4 * dp,
                          verify=False)
     loader.load_state_dict(state)
     following = loader.next_batch().tolist()

@@ -3,16 +3,21 @@
 import pytest
 import torch
 
-from pipeline.config import ConfigError
-from training.config import model_config
-from training.model import GPT, lm_loss
-from training.parallel.activation_checkpoint import apply_activation_checkpointing
-from training.parallel.mesh import check_layout
-from training.parallel.pipeline_parallel import check_microbatches, split_layers
-from training.parallel.plan import (head_activation_bytes, layer_activation_bytes, main, plan,
-                                    rank_plan)
-from training.schedule import OptimConfig, build_optimizer
-from training.train_config import ParallelConfig, load_train_config
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.model import GPT, lm_loss
+from crawl2gpt.training.parallel.activation_checkpoint import apply_activation_checkpointing
+from crawl2gpt.training.parallel.mesh import check_layout
+from crawl2gpt.training.parallel.pipeline_parallel import check_microbatches, split_layers
+from crawl2gpt.training.parallel.plan import (
+    head_activation_bytes,
+    layer_activation_bytes,
+    main,
+    plan,
+    rank_plan,
+)
+from crawl2gpt.training.schedule import OptimConfig, build_optimizer
+from crawl2gpt.training.train_config import ParallelConfig, load_train_config
 
 
 def saved_activation_bytes(model: GPT, batch: torch.Tensor) -> int:
@@ -138,7 +143,7 @@ def test_plan_command_flags_layouts_that_do_not_fit(capsys):
 
 
 def test_train_refuses_a_layout_that_is_not_the_world_size(capsys, monkeypatch):
-    from training.train import main as train_main
+    from crawl2gpt.training.train import main as train_main
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert train_main(["--model", "tiny", "--dp", "2", "--tp", "2"]) == 2
     assert "dp x tp x pp = 4 but WORLD_SIZE is 1 (start it with torchrun --nproc_per_node 4)" \

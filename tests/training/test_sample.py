@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from mixing.tokenizer import Tokenizer
-from training.checkpoint import save_checkpoint
-from training.config import model_config
-from training.model import GPT
-from training.sample import sample_main
-from training.schedule import OptimConfig, build_optimizer
+from crawl2gpt.core.tokenizer import Tokenizer
+from crawl2gpt.training.checkpoint import save_checkpoint
+from crawl2gpt.training.config import model_config
+from crawl2gpt.training.model import GPT
+from crawl2gpt.training.sample import sample_main
+from crawl2gpt.training.schedule import OptimConfig, build_optimizer
 
 # r50k_base.tiktoken's sha256 (../shared/data/tokenizers/gpt2/README.md: tiktoken's published)
 R50K_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"

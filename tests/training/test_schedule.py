@@ -10,10 +10,15 @@ import math
 import pytest
 import torch
 
-from training.config import SIZES
-from training.model import GPT
-from training.schedule import (OptimConfig, Schedule, build_optimizer, learning_rate,
-                               ramped_batch_tokens)
+from crawl2gpt.training.config import SIZES
+from crawl2gpt.training.model import GPT
+from crawl2gpt.training.schedule import (
+    OptimConfig,
+    Schedule,
+    build_optimizer,
+    learning_rate,
+    ramped_batch_tokens,
+)
 
 PEAK = 6.0e-4  # GPT-3 Small
 WARMUP, DECAY_END = 375e6, 260e9

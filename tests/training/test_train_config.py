@@ -2,9 +2,9 @@
 
 import pytest
 
-from pipeline.config import ConfigError
-from training.train import main as train_main
-from training.train_config import load_train_config
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.training.train import main as train_main
+from crawl2gpt.training.train_config import load_train_config
 
 RUN_TOML = """
 model = { size = "gpt3-small", n_ctx = 1024 }

@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from training.checkpoint import CheckpointError, complete_checkpoints, latest_checkpoint
-from training.data import DataError
-from training.train_config import load_train_config
-from training.trainer import Trainer
+from crawl2gpt.training.checkpoint import CheckpointError, complete_checkpoints, latest_checkpoint
+from crawl2gpt.training.data import DataError
+from crawl2gpt.training.train_config import load_train_config
+from crawl2gpt.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,7 +80,7 @@ def test_resume_repeats_the_uninterrupted_losses_exactly(speech_corpus, referenc
 
 
 def _start_training(manifest, out_dir, *extra):
-    argv = [sys.executable, "-m", "training.train"]
+    argv = [sys.executable, "-m", "crawl2gpt.training.train"]
     for s in settings(manifest, out_dir, "max_steps=100000", *extra):
         argv += ["--set", s]
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -14,9 +14,9 @@ import torch
 import torch.distributed as dist
 from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 
-from pipeline.config import ConfigError
-from training.config import GPTConfig
-from training.train_config import ParallelConfig
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.training.config import GPTConfig
+from crawl2gpt.training.train_config import ParallelConfig
 
 MESH_DIMS = ("pp", "dp", "tp")
 

@@ -16,18 +16,18 @@ from torch import nn
 from torch.distributed.tensor import DTensor
 from torch.distributed.tensor.placement_types import _StridedShard
 
-from training.model import GPT, lm_loss
-from training.parallel.activation_checkpoint import apply_activation_checkpointing
-from training.parallel.data_parallel import apply_data_parallel
-from training.parallel.mesh import Layout
-from training.parallel.pipeline_parallel import (
+from crawl2gpt.training.model import GPT, lm_loss
+from crawl2gpt.training.parallel.activation_checkpoint import apply_activation_checkpointing
+from crawl2gpt.training.parallel.data_parallel import apply_data_parallel
+from crawl2gpt.training.parallel.mesh import Layout
+from crawl2gpt.training.parallel.pipeline_parallel import (
     GPTStage,
     build_schedule,
     build_stages,
     check_microbatches,
 )
-from training.parallel.tensor_parallel import apply_tensor_parallel
-from training.train_config import ParallelConfig
+from crawl2gpt.training.parallel.tensor_parallel import apply_tensor_parallel
+from crawl2gpt.training.train_config import ParallelConfig
 
 
 class ParallelModel:
@@ -73,7 +73,7 @@ class ParallelModel:
                            losses=losses if self.has_last else None)
         if not self.has_last:
             return None
-        return torch.stack([l.detach() for l in losses]).sum() * accumulate
+        return torch.stack([loss.detach() for loss in losses]).sum() * accumulate
 
     @torch.no_grad()
     def forward_loss(self, batch: torch.Tensor) -> torch.Tensor | None:

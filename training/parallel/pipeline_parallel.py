@@ -22,10 +22,10 @@ from torch.distributed.pipelining import (
     ScheduleInterleaved1F1B,
 )
 
-from pipeline.config import ConfigError
-from training.config import GPTConfig
-from training.model import GPT, band_mask
-from training.train_config import ParallelConfig
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.training.config import GPTConfig
+from crawl2gpt.training.model import GPT, band_mask
+from crawl2gpt.training.train_config import ParallelConfig
 
 SCHEDULES = {"gpipe": ScheduleGPipe, "1f1b": Schedule1F1B,
              "interleaved1f1b": ScheduleInterleaved1F1B}

@@ -16,10 +16,10 @@ import re
 import sys
 from dataclasses import dataclass
 
-from pipeline.config import ConfigError
-from training.config import SIZES, GPTConfig, model_config
-from training.parallel.pipeline_parallel import split_layers
-from training.train_config import PIPELINE_SCHEDULES, ParallelConfig
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.training.config import SIZES, GPTConfig, model_config
+from crawl2gpt.training.parallel.pipeline_parallel import split_layers
+from crawl2gpt.training.train_config import PIPELINE_SCHEDULES, ParallelConfig
 
 GIB = 2**30
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.micro_batch % parallel.microbatches and parallel.pp > 1:
             raise ConfigError(f"--micro-batch {args.micro_batch} is not divisible by "
                               f"{parallel.microbatches} pipeline micro-batches")
-        from training.parallel.mesh import check_layout
+        from crawl2gpt.training.parallel.mesh import check_layout
         check_layout(parallel, parallel.world_size, c)
     except (ConfigError, ValueError) as e:
         print(f"crawl2gpt plan: {e}", file=sys.stderr)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-from pipeline.config import ConfigError
-from training.model import GPT
-from training.parallel.mesh import build_mesh, local_device
-from training.parallel.parallelize import parallelize
-from training.schedule import build_optimizer
-from training.train_config import TrainConfig
-from training.trainer import Trainer
+from crawl2gpt.core.config import ConfigError
+from crawl2gpt.training.model import GPT
+from crawl2gpt.training.parallel.mesh import build_mesh, local_device
+from crawl2gpt.training.parallel.parallelize import parallelize
+from crawl2gpt.training.schedule import build_optimizer
+from crawl2gpt.training.train_config import TrainConfig
+from crawl2gpt.training.trainer import Trainer
 
 
 class ParallelTrainer(Trainer):

@@ -1,4 +1,4 @@
-"""The `crawl2gpt` command: one entry point for builds, the demo and (later) training and eval.
+"""The `crawl2gpt` command: builds, inspection, training, evaluation, experiments and the demo.
 
 Application flags are parsed here; everything this parser does not know is passed to Beam's
 `PipelineOptions` untouched (`--runner`, `--direct_num_workers`, Dataflow/Flink/Spark flags).
@@ -13,17 +13,18 @@ import os
 import sys
 import time
 
-from pipeline.config import ConfigError, load_build_config
+from crawl2gpt.pipeline.config import ConfigError, load_build_config
 
 # Packages that add their own subcommands (each has `add_commands(subparsers)`).
-COMMAND_MODULES = ["mixing.cli", "quality_filter.cli", "pipeline.inspect.cli", "evaluation.cli",
-                   "experiments.cli"]
+COMMAND_MODULES = ["crawl2gpt.mixing.cli", "crawl2gpt.quality_filter.cli", "crawl2gpt.inspect_cli",
+                   "crawl2gpt.evaluation.cli", "crawl2gpt.experiments.cli"]
 # Subcommands with a parser of their own: `crawl2gpt NAME ...` calls `function(argv)`.
 DELEGATED = {
-    "train": ("training.train:main", "train a GPT-3-shaped model on a build's shards"),
-    "sample": ("training.sample:sample_main", "generate text from a training checkpoint"),
-    "export": ("training.export:main", "write a checkpoint as a Hugging Face model"),
-    "plan": ("training.parallel.plan:main", "memory per GPU of a dp x tp x pp training layout"),
+    "train": ("crawl2gpt.training.train:main", "train a GPT-3-shaped model on a build's shards"),
+    "sample": ("crawl2gpt.training.sample:sample_main", "generate text from a training checkpoint"),
+    "export": ("crawl2gpt.training.export:main", "write a checkpoint as a Hugging Face model"),
+    "plan": ("crawl2gpt.training.parallel.plan:main",
+             "memory per GPU of a dp x tp x pp training layout"),
 }
 
 
@@ -65,21 +66,21 @@ def _add_runner_args(parser: argparse.ArgumentParser) -> None:
 
 def run_with_runner(args: argparse.Namespace, config, output: str, beam_args: list[str]):
     """Run the build on the runner the flags name (Dask clusters are set up and torn down)."""
-    from pipeline.build import run_build
+    from crawl2gpt.pipeline.build import run_build
     options = {"resume": args.resume, "against": args.against}
     if args.runner != "dask":
         runner = ["--runner", args.runner] if args.runner else []
         return run_build(config, output, runner + beam_args, **options)
-    from pipeline.dask_cluster import dask_runner
+    from crawl2gpt.pipeline.dask_cluster import dask_runner
     with dask_runner(args.dask_scheduler, args.dask_workers, args.dask_partition_size) as extra:
         return run_build(config, output, extra + beam_args, **options)
 
 
 def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.build import InputError
-    from pipeline.checkpoints import ResumeError
-    from pipeline.dask_cluster import DaskClusterError
-    from pipeline.incremental import PreviousBuildError
+    from crawl2gpt.pipeline.build import InputError
+    from crawl2gpt.pipeline.checkpoints import ResumeError
+    from crawl2gpt.pipeline.dask_cluster import DaskClusterError
+    from crawl2gpt.pipeline.incremental import PreviousBuildError
     config = load_build_config(args.config, args.overrides)
     output = args.output or config.output_dir
     start = time.monotonic()
@@ -95,7 +96,7 @@ def cmd_build(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.demo import run_demo
+    from crawl2gpt.demo.run import run_demo
     start = time.monotonic()
     demo = run_demo(args.output, args.overrides, beam_args, train=not args.no_train)
     generated = sum(n for part in demo.corpus["documents"].values() for n in part.values())
@@ -122,7 +123,8 @@ def make_parser() -> argparse.ArgumentParser:
                        "compose its shards with this build's (repeatable; docs/incremental.md)")
     _add_runner_args(build)
     build.set_defaults(func=cmd_build)
-    demo = sub.add_parser("demo", help="generate the demo corpus and build it")
+    demo = sub.add_parser("demo", help="generate the demo corpus, build it, train and evaluate "
+                          "a small model on it and write the three reports")
     demo.add_argument("--output", default="demo-out", help="folder for corpus and build")
     demo.add_argument("--set", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE")

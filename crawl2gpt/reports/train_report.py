@@ -17,9 +17,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from pipeline.inspect.build_files import InspectError
-from pipeline.inspect.html_page import PAGE, image, table
-from pipeline.inspect.report import write_report_files
+from crawl2gpt.reports.errors import InspectError
+from crawl2gpt.reports.html_page import PAGE, image, table
+from crawl2gpt.reports.report import write_report_files
 
 TRAIN_KEYS = ("step", "tokens", "loss", "lr", "batch_tokens", "tokens_per_s", "mfu")
 VAL_PREFIX = "val_loss/"
@@ -83,7 +83,7 @@ def line_panels(panels: list[tuple[str, list[tuple[str, list, list]]]], xlabel: 
                 marker_from: int | None = None, from_zero: bool = True) -> bytes:
     """Side-by-side panels of labelled lines; lines from index `marker_from` get dots (sparse
     points such as validation evaluations); the y axis starts at 0 unless not `from_zero`."""
-    from pipeline.inspect.figures import _png, plt
+    from crawl2gpt.reports.figures import figure_png, plt
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.4), squeeze=False)
     for ax, (title, lines) in zip(axes[0], panels):
         for i, (label, xs, ys) in enumerate(lines):
@@ -97,7 +97,7 @@ def line_panels(panels: list[tuple[str, list[tuple[str, list, list]]]], xlabel: 
         if len(lines) > 1:
             ax.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def train_figures(report: dict[str, Any]) -> dict[str, bytes]:

@@ -1,7 +1,7 @@
 """Text generators for the demo corpus: prose from sentence templates and small word lists.
 
 Plain functions of a `random.Random`, no I/O besides reading the shipped assets
-(`pipeline/demo_assets/*.json`, < 100 KB). The same generator state always yields the same
+(`crawl2gpt/demo/assets/*.json`, < 100 KB). The same generator state always yields the same
 text, on every machine: only `random.Random` methods whose output CPython keeps stable are used.
 """
 
@@ -51,7 +51,7 @@ def _templates(texts: list[str]) -> list[Template]:
 @functools.cache
 def assets() -> dict:
     """The shipped word lists and templates, parsed once per process."""
-    root = resources.files("pipeline.demo_assets")
+    root = resources.files("crawl2gpt.demo.assets")
     data = {name: json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
             for name in ("english", "languages", "reference", "spam")}
     en = data["english"]

@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.inspect.build_files import Build, detail_of
-from pipeline.inspect.lookup import find_document
+from crawl2gpt.core.manifest import OpenedBuild
+from crawl2gpt.reports.errors import detail_of
+from crawl2gpt.reports.lookup import find_document
 
 SAMPLES_PER_REASON = 3
 BOUNDARY_EXAMPLES = 3
@@ -34,13 +35,13 @@ def snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def funnel(build: Build) -> dict[str, dict[str, Any]]:
+def funnel(build: OpenedBuild) -> dict[str, dict[str, Any]]:
     """Per source: records read, then documents left after input rejects and each stage."""
     token_sources = build.manifest.get("tokens", {}).get("sources", {})
     out = {}
     for name, src in build.sources.items():
-        steps = [{"step": "read", "documents": src["documents_read"] + src["rejected_input_records"],
-                  "removed": 0},
+        read = src["documents_read"] + src["rejected_input_records"]
+        steps = [{"step": "read", "documents": read, "removed": 0},
                  {"step": "rejected input", "documents": src["documents_read"],
                   "removed": src["rejected_input_records"]}]
         steps += [{"step": s["stage"], "documents": s["kept"], "removed": s["removed"]}
@@ -51,7 +52,7 @@ def funnel(build: Build) -> dict[str, dict[str, Any]]:
     return out
 
 
-def reason_counts(build: Build) -> list[dict[str, Any]]:
+def reason_counts(build: OpenedBuild) -> list[dict[str, Any]]:
     """(source, stage, reason, count) for every reason the manifest counted, largest first."""
     rows = [{"source": name, "stage": "read", "reason": reason, "count": n}
             for name, src in build.sources.items()
@@ -68,7 +69,7 @@ def sample_row(row: dict[str, Any]) -> dict[str, Any]:
             "text": snippet(row["text"])}
 
 
-def reason_samples(build: Build) -> dict[str, list[dict[str, Any]]]:
+def reason_samples(build: OpenedBuild) -> dict[str, list[dict[str, Any]]]:
     """The first few rejected rows of every "source/reason", in manifest shard order."""
     samples: dict[str, list] = defaultdict(list)
     for entry in build.rejected_shards():
@@ -97,7 +98,7 @@ def score_bins(scores: np.ndarray) -> np.ndarray:
     return np.linspace(low, high, SCORE_BINS + 1)
 
 
-def quality_marker(build: Build, removed_details: list[dict]) -> dict[str, Any] | None:
+def quality_marker(build: OpenedBuild, removed_details: list[dict]) -> dict[str, Any] | None:
     """The selection rule as the removed rows record it (else as configured)."""
     config = build.manifest["config"].get("quality_filter", {})
     for key in ("cutoff", "threshold"):
@@ -110,7 +111,7 @@ def quality_marker(build: Build, removed_details: list[dict]) -> dict[str, Any] 
     return None
 
 
-def kept_scores(build: Build, source: str) -> tuple[list[str], np.ndarray]:
+def kept_scores(build: OpenedBuild, source: str) -> tuple[list[str], np.ndarray]:
     ids, scores = [], []
     for name, path in build.document_shards():
         if name == source:
@@ -121,7 +122,7 @@ def kept_scores(build: Build, source: str) -> tuple[list[str], np.ndarray]:
     return ids, np.asarray(scores, dtype=np.float64)
 
 
-def removed_scores(build: Build) -> dict[str, list[tuple[float, str, str, dict]]]:
+def removed_scores(build: OpenedBuild) -> dict[str, list[tuple[float, str, str, dict]]]:
     """Per source: (score, doc id, shard, detail) of every document the quality filter removed."""
     removed: dict[str, list] = defaultdict(list)
     for entry in build.rejected_shards("quality_filter"):
@@ -131,7 +132,7 @@ def removed_scores(build: Build) -> dict[str, list[tuple[float, str, str, dict]]
     return removed
 
 
-def quality(build: Build) -> dict[str, Any]:
+def quality(build: OpenedBuild) -> dict[str, Any]:
     """Score histograms of kept and removed documents per source, the rule, boundary examples."""
     removed = removed_scores(build)
     details = [r[3] for rows in removed.values() for r in rows]
@@ -159,7 +160,7 @@ def quality(build: Build) -> dict[str, Any]:
     return out
 
 
-def document_text(build: Build, doc_id: str) -> str | None:
+def document_text(build: OpenedBuild, doc_id: str) -> str | None:
     """The text of a document, kept or removed (rejected rows hold up to 20,000 chars)."""
     fate = find_document(build, doc_id)
     if fate.status == "not_found":
@@ -168,7 +169,7 @@ def document_text(build: Build, doc_id: str) -> str | None:
     return build.read(fate.shard, [column], (key, doc_id))[column][0].as_py()
 
 
-def duplicate_clusters(build: Build) -> list[dict[str, Any]]:
+def duplicate_clusters(build: OpenedBuild) -> list[dict[str, Any]]:
     """The largest fuzzy-duplicate clusters: kept id, removed ids, one kept/removed text pair."""
     clusters: dict[str, dict[str, Any]] = {}
     for entry in build.rejected_shards("fuzzy_dedup"):
@@ -188,7 +189,7 @@ def duplicate_clusters(build: Build) -> list[dict[str, Any]]:
     return out
 
 
-def lengths(build: Build) -> dict[str, Any]:
+def lengths(build: OpenedBuild) -> dict[str, Any]:
     """Kept documents' lengths in characters and in tokens, per source."""
     chars: dict[str, list[np.ndarray]] = defaultdict(list)
     for name, path in build.document_shards():
@@ -214,7 +215,7 @@ def summaries(per_source: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
             for name, v in sorted(per_source.items())}
 
 
-def collect_report(build: Build) -> dict[str, Any]:
+def collect_report(build: OpenedBuild) -> dict[str, Any]:
     """Every number the build report shows."""
     manifest = build.manifest
     samples = reason_samples(build)
@@ -257,8 +258,8 @@ def write_report_files(out_dir: str, report: dict[str, Any], figures: dict[str, 
 
 def write_build_report(build_dir: str, out_dir: str) -> str:
     """Write report.html, report.json and figures/*.png under `out_dir`; returns the HTML path."""
-    from pipeline.inspect.figures import build_figures
-    from pipeline.inspect.html_page import render_page
-    report = collect_report(Build.open(build_dir))
+    from crawl2gpt.reports.figures import build_figures
+    from crawl2gpt.reports.html_page import render_page
+    report = collect_report(OpenedBuild.open(build_dir))
     figures = build_figures(report)
     return write_report_files(out_dir, report, figures, render_page(report, figures))

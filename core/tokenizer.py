@@ -269,9 +269,8 @@ def _load_vocab_merges(files: dict[str, Path]):
     ranks = _tiktoken_ranks(vocab, merges, {EOT}, vocab_path)
     if ranks is not None:
         return _TiktokenEngine(vocab_path.stem, ranks, {EOT: vocab[EOT]}), vocab[EOT]
-    from tokenizers import AddedToken
+    from tokenizers import AddedToken, decoders, models, pre_tokenizers
     from tokenizers import Tokenizer as HFTokenizer
-    from tokenizers import decoders, models, pre_tokenizers
     tok = HFTokenizer(models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()

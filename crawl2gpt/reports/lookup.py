@@ -3,7 +3,7 @@
 A document is either in a `documents/` shard (kept; its token row says which token shard) or
 in one `rejected/<stage>/` shard (that stage removed it, with reason and detail). Contamination
 removal replaces a document by pieces whose ids derive from the parent's
-(`pipeline.records.derive_id`): the parent's rejected row lists `piece_ids`, a kept piece's
+(`core.records.derive_id`): the parent's rejected row lists `piece_ids`, a kept piece's
 `meta.parent_id` names the parent, so the trace follows pieces both ways.
 """
 
@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.inspect.build_files import Build, detail_of
+from crawl2gpt.core.manifest import OpenedBuild
+from crawl2gpt.reports.errors import detail_of
 
 SPLITTING_STAGE = "contamination"
 DOCUMENT_COLUMNS = ["id", "source", "url", "source_file", "source_offset", "language",
@@ -47,7 +48,7 @@ class Fate:
         return out
 
 
-def find_document(build: Build, doc_id: str) -> Fate:
+def find_document(build: OpenedBuild, doc_id: str) -> Fate:
     """The one row of `doc_id` in the build's document or rejected shards."""
     for source, path in build.document_shards():
         rows = build.read(path, DOCUMENT_COLUMNS, ("id", doc_id)).to_pylist()
@@ -66,7 +67,7 @@ def find_document(build: Build, doc_id: str) -> Fate:
     return Fate(doc_id, "not_found")
 
 
-def _add_tokens(build: Build, fate: Fate) -> None:
+def _add_tokens(build: OpenedBuild, fate: Fate) -> None:
     for _, path in build.token_shards():
         rows = build.read(path, ["id", "num_tokens"], ("id", fate.doc_id)).to_pylist()
         if rows:
@@ -74,7 +75,7 @@ def _add_tokens(build: Build, fate: Fate) -> None:
             return
 
 
-def find_parent_id(build: Build, fate: Fate) -> str | None:
+def find_parent_id(build: OpenedBuild, fate: Fate) -> str | None:
     """The id of the document this one is a contamination piece of, if any."""
     if fate.status == "kept":
         return fate.row["meta"].get("parent_id")
@@ -89,7 +90,7 @@ def find_parent_id(build: Build, fate: Fate) -> str | None:
     return None
 
 
-def trace_document(build: Build, doc_id: str) -> Fate:
+def trace_document(build: OpenedBuild, doc_id: str) -> Fate:
     """The document's fate, with the parent it was cut from and the pieces cut from it."""
     fate = find_document(build, doc_id)
     fate.parent_id = find_parent_id(build, fate)
@@ -100,7 +101,7 @@ def trace_document(build: Build, doc_id: str) -> Fate:
     return fate
 
 
-def pieces_of(build: Build, fate: Fate) -> list[Fate]:
+def pieces_of(build: OpenedBuild, fate: Fate) -> list[Fate]:
     pieces = [find_document(build, p) for p in fate.detail.get("piece_ids", [])]
     for piece in pieces:
         piece.parent_id = fate.doc_id
@@ -113,7 +114,7 @@ def short_detail(detail: dict[str, Any], items: int = 3) -> dict[str, Any]:
             else v for k, v in detail.items()}
 
 
-def stage_path(build: Build, fate: Fate) -> list[tuple[str, str]]:
+def stage_path(build: OpenedBuild, fate: Fate) -> list[tuple[str, str]]:
     """(stage, verdict) for each stage the document went through, in funnel order."""
     stages = build.stage_names(fate.source)
     if fate.parent_id and SPLITTING_STAGE in stages:
@@ -127,7 +128,7 @@ def stage_path(build: Build, fate: Fate) -> list[tuple[str, str]]:
     return out
 
 
-def describe(build: Build, fate: Fate, indent: str = "") -> list[str]:
+def describe(build: OpenedBuild, fate: Fate, indent: str = "") -> list[str]:
     """Human-readable lines for one fate and the pieces or parent around it."""
     if fate.status == "not_found":
         return [f"{indent}{fate.doc_id}: not in any document or rejected shard of {build.root}"]

@@ -18,7 +18,8 @@ import numpy as np
 DPI = 80
 
 
-def _png(fig) -> bytes:
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes (then closed): every report embeds its figures inline."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(fig)
@@ -42,7 +43,7 @@ def funnel_figure(funnel: dict[str, dict[str, Any]]) -> bytes:
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("documents", fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def quality_figure(quality: dict[str, Any]) -> bytes:
@@ -69,7 +70,7 @@ def quality_figure(quality: dict[str, Any]) -> bytes:
         ax.set_ylabel("documents", fontsize=8)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def lengths_figure(lengths: dict[str, dict[str, Any]], unit: str) -> bytes:
@@ -84,7 +85,7 @@ def lengths_figure(lengths: dict[str, dict[str, Any]], unit: str) -> bytes:
     ax.set_ylabel("documents", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def build_figures(report: dict[str, Any]) -> dict[str, bytes]:

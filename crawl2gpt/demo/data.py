@@ -13,7 +13,7 @@
     demo_corpus.json                 files, documents per kind, and the ground truth
 
 The crawl mixes decent articles with spam and boilerplate pages, exact duplicates (same HTML at
-other URLs), near-duplicates at planned Jaccard levels (`pipeline.demo_dups`), pages in six
+other URLs), near-duplicates at planned Jaccard levels (`crawl2gpt.demo.dups`), pages in six
 other languages, very short pages, redirects, two-digit addition worksheets, and pages that
 paste held-out evaluation problems (`arithmetic_eval_pairs`) for contamination removal to find;
 the crawl's worksheets spell the operation out and the heuristic rules remove them.
@@ -33,10 +33,16 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
-from evaluation.synthetic_corpus import problem, worksheets
-from pipeline import demo_text as text
-from pipeline.demo_pages import Page, PageFactory, derived_seed, render, slug
-from pipeline.demo_warc import WarcWriter, http_response, record_id, write_capture, write_conversion
+from crawl2gpt.demo import text
+from crawl2gpt.demo.pages import Page, PageFactory, derived_seed, render, slug
+from crawl2gpt.demo.warc import (
+    WarcWriter,
+    http_response,
+    record_id,
+    write_capture,
+    write_conversion,
+)
+from crawl2gpt.evaluation.synthetic_corpus import problem, worksheets
 
 LANGUAGES = ("de", "fr", "es", "it", "pt", "nl")
 CRAWL_COUNTS = {
@@ -280,7 +286,7 @@ def demo_build_config(corpus_dir: str) -> str:
     def glob(pattern: str) -> str:
         return json.dumps(f"{root}/{pattern}")
 
-    return f"""# Build config for the generated demo corpus (pipeline.demo_data).
+    return f"""# Build config for the generated demo corpus (crawl2gpt.demo.data).
 
 [[sources]]
 name = "commoncrawl"

@@ -21,8 +21,19 @@ from typing import Any, Callable, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import ShardConfig
-from pipeline.records import Document, Rejected
+from crawl2gpt.core.records import Document, Rejected
+
+
+@dataclass
+class ShardConfig:
+    num_buckets: int = 4
+    """Rows go to bucket hash(id) % num_buckets: independent of bundling and workers."""
+    target_file_bytes: int = 256 * 1024 * 1024
+    """A bucket's rows rotate to a new file past this many text bytes."""
+    row_group_bytes: int = 32 * 1024 * 1024
+    """Text bytes per Parquet row group (streaming readers decode one group at a time)."""
+    compression: str = "zstd"
+
 
 DOCUMENT_SCHEMA = pa.schema([
     pa.field("id", pa.string(), nullable=False),
@@ -68,6 +79,8 @@ BAND_INDEX_SCHEMA = pa.schema([
     pa.field("role", pa.string(), nullable=False),
 ])
 
+# Index kinds of a build's manifest → their shard kind.
+INDEX_KINDS = {"exact": "index_exact", "bands": "index_bands"}
 SCHEMAS = {"documents": DOCUMENT_SCHEMA, "rejected": REJECTED_SCHEMA,
            "index_exact": EXACT_INDEX_SCHEMA, "index_bands": BAND_INDEX_SCHEMA}
 """Row schema per shard kind; index kinds are written under `index/<exact|bands>/<source>/`."""

@@ -15,10 +15,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline.inspect.build_files import InspectError
-from pipeline.inspect.html_page import image, table
-from pipeline.inspect.report import write_report_files
-from pipeline.inspect.train_report import report_page
+from crawl2gpt.reports.errors import InspectError
+from crawl2gpt.reports.html_page import image, table
+from crawl2gpt.reports.report import write_report_files
+from crawl2gpt.reports.train_report import report_page
 
 SUBSETS = ("all", "clean", "dirty")
 
@@ -71,7 +71,7 @@ def headline_rows(report: dict[str, Any], subset: str = "all") -> dict[str, dict
 
 def _task_panels(tasks: list[str]):
     """One figure with a panel per task: (figure, [(axis, task), ...])."""
-    from pipeline.inspect.figures import plt
+    from crawl2gpt.reports.figures import plt
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.4), squeeze=False)
     return fig, list(zip(axes[0], tasks))
 
@@ -86,7 +86,7 @@ def _finish_panel(ax, report: dict[str, Any], task: str) -> None:
 
 def eval_figures(report: dict[str, Any]) -> dict[str, bytes]:
     """File stem -> PNG: accuracy vs K per task, vs model size, clean vs dirty."""
-    from pipeline.inspect.figures import _png
+    from crawl2gpt.reports.figures import figure_png
     per_task = headline_rows(report)
     tasks = sorted(per_task)
     if not tasks:
@@ -105,7 +105,7 @@ def eval_figures(report: dict[str, Any]) -> dict[str, bytes]:
         ax.set_xlabel("examples in context (K)", fontsize=8)
         _finish_panel(ax, report, task)
     fig.tight_layout()
-    figures["accuracy_vs_k"] = _png(fig)
+    figures["accuracy_vs_k"] = figure_png(fig)
     if len(report["models"]) > 1:
         figures["accuracy_vs_size"] = _size_figure(report, per_task, tasks)
     dirty = [r for r in report["results"] if r["subset"] == "dirty"]
@@ -115,7 +115,7 @@ def eval_figures(report: dict[str, Any]) -> dict[str, bytes]:
 
 
 def _size_figure(report, per_task, tasks) -> bytes:
-    from pipeline.inspect.figures import _png
+    from crawl2gpt.reports.figures import figure_png
     params = {m["label"]: m["params"] for m in report["models"]}
     fig, panels = _task_panels(tasks)
     for ax, task in panels:
@@ -128,12 +128,12 @@ def _size_figure(report, per_task, tasks) -> bytes:
         ax.set_xlabel("parameters", fontsize=8)
         _finish_panel(ax, report, task)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _clean_dirty_figure(report, tasks, has_dirty: bool) -> bytes:
     """Grouped bars per (model, K): all / clean / dirty, one panel per task."""
-    from pipeline.inspect.figures import _png, np
+    from crawl2gpt.reports.figures import figure_png, np
     subsets = SUBSETS if has_dirty else SUBSETS[:2]
     by_subset = {s: headline_rows(report, s) for s in subsets}
     fig, panels = _task_panels(tasks)
@@ -152,7 +152,7 @@ def _clean_dirty_figure(report, tasks, has_dirty: bool) -> bytes:
                       fontsize=7)
         _finish_panel(ax, report, task)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _cell(row: dict | None) -> str:

@@ -100,11 +100,6 @@ class Rejected:
                    url=doc.url, text=text[:REJECTED_TEXT_LIMIT] if truncated else text,
                    text_truncated=truncated, detail=detail)
 
-    @property
-    def is_document(self) -> bool:
-        """True when a whole document (not a broken input record) was removed."""
-        return self.doc_id is not None
-
     def detail_json(self) -> str:
         return json.dumps(self.detail, sort_keys=True, default=str)
 

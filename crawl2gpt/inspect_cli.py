@@ -7,15 +7,16 @@ import argparse
 import json
 import sys
 
-from pipeline.inspect.build_files import Build, InspectError
+from crawl2gpt.core.manifest import BuildError, OpenedBuild
+from crawl2gpt.reports.errors import InspectError
 
 
 def cmd_inspect_doc(args: argparse.Namespace) -> int:
-    from pipeline.inspect.lookup import describe, trace_document
+    from crawl2gpt.reports.lookup import describe, trace_document
     try:
-        build = Build.open(args.build)
+        build = OpenedBuild.open(args.build)
         fate = trace_document(build, args.doc_id)
-    except InspectError as e:
+    except (InspectError, BuildError) as e:
         print(f"crawl2gpt inspect doc: {e}", file=sys.stderr)
         return 2
     if args.json:
@@ -28,23 +29,23 @@ def cmd_inspect_doc(args: argparse.Namespace) -> int:
 def cmd_inspect_report(args: argparse.Namespace) -> int:
     """`inspect build|train|eval|scaling|ablation`: one report writer each, same errors."""
     if args.inspect_command == "build":
-        from pipeline.inspect.report import write_build_report
+        from crawl2gpt.reports.report import write_build_report
         write, source = write_build_report, args.build_dir
     elif args.inspect_command == "scaling":
-        from experiments.report import inspect_scaling
+        from crawl2gpt.experiments.report import inspect_scaling
         write, source = inspect_scaling, args.results_dir
     elif args.inspect_command == "ablation":
-        from experiments.report import inspect_ablation
+        from crawl2gpt.experiments.report import inspect_ablation
         write, source = inspect_ablation, args.results_dir
     elif args.inspect_command == "train":
-        from pipeline.inspect.train_report import write_train_report
+        from crawl2gpt.reports.train_report import write_train_report
         write, source = write_train_report, args.run_dir
     else:
-        from pipeline.inspect.eval_report import write_eval_report
+        from crawl2gpt.reports.eval_report import write_eval_report
         write, source = write_eval_report, args.results_dirs
     try:
         path = write(source, args.out)
-    except InspectError as e:
+    except (InspectError, BuildError) as e:
         print(f"crawl2gpt inspect {args.inspect_command}: {e}", file=sys.stderr)
         return 2
     print(f"report: {path}")
@@ -52,7 +53,8 @@ def cmd_inspect_report(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    inspect = sub.add_parser("inspect", help="reports on a finished build")
+    inspect = sub.add_parser("inspect", help="reports on a build, one document's fate, a "
+                             "training run, evaluation results and experiments")
     kinds = inspect.add_subparsers(dest="inspect_command", required=True)
     build = kinds.add_parser("build", help="HTML report (+ figures, report.json) of a build")
     build.add_argument("build_dir", help="the build's output folder (holds manifest.json)")

@@ -20,15 +20,15 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluation.synthetic_corpus import write_task_files
-from mixing.cli import build_texts
-from mixing.train_tokenizer import train_bpe
-from pipeline.build import BuildResult, run_build
-from pipeline.config import load_build_config
-from pipeline.demo_data import arithmetic_eval_pairs, demo_build_config, generate_demo_corpus
-from quality_filter.cli import build_documents
-from quality_filter.config import QualityConfig
-from quality_filter.training import train_quality_from_documents
+from crawl2gpt.demo.data import arithmetic_eval_pairs, demo_build_config, generate_demo_corpus
+from crawl2gpt.evaluation.synthetic_corpus import write_task_files
+from crawl2gpt.mixing.cli import build_texts
+from crawl2gpt.mixing.train_tokenizer import train_bpe
+from crawl2gpt.pipeline.build import BuildResult, run_build
+from crawl2gpt.pipeline.config import load_build_config
+from crawl2gpt.quality_filter.cli import build_documents
+from crawl2gpt.quality_filter.config import QualityConfig
+from crawl2gpt.quality_filter.training import train_quality_from_documents
 
 # Small, so the output layer does not dominate the small model's cost (at 4,096 ids it halved
 # the training speed).
@@ -94,8 +94,8 @@ def train_model(manifest_path: str, run_dir: str, overrides: list[str]) -> str:
     """A fresh run (config defaults + `overrides`) on a build; returns the checkpoints folder."""
     import torch
 
-    from training.train_config import load_train_config
-    from training.trainer import Trainer
+    from crawl2gpt.training.train_config import load_train_config
+    from crawl2gpt.training.trainer import Trainer
     # A model this small gains nothing from a second thread, and on a shared machine two
     # threads ran 8x slower than one (2k against 16k tokens/s).
     torch.set_num_threads(1)
@@ -110,8 +110,8 @@ def evaluate_demo_model(checkpoints: str, tasks: list, benchmarks_dir: str, buil
                         results_dir: str) -> None:
     """0/1/10-shot on the held-out problems (exact match, and the choice between the two
     operations' answers), split by the build's clean/dirty lists."""
-    from evaluation.harness import run_eval
-    from evaluation.models import load_model
+    from crawl2gpt.evaluation.harness import run_eval
+    from crawl2gpt.evaluation.models import load_model
     model = load_model(checkpoints, None, "cpu", batch_size=32, show_progress=False)
     run_eval(model, tasks, DEMO_SHOTS, benchmarks_dir, results_dir,
              contamination_build=build_dir, model_name="demo")
@@ -119,9 +119,9 @@ def evaluate_demo_model(checkpoints: str, tasks: list, benchmarks_dir: str, buil
 
 def write_demo_reports(output: str, build_dir: str, run_dir: str, results_dir: str
                        ) -> dict[str, str]:
-    from pipeline.inspect.eval_report import write_eval_report
-    from pipeline.inspect.report import write_build_report
-    from pipeline.inspect.train_report import write_train_report
+    from crawl2gpt.reports.eval_report import write_eval_report
+    from crawl2gpt.reports.report import write_build_report
+    from crawl2gpt.reports.train_report import write_train_report
     reports = os.path.join(output, "reports")
     return {"build": write_build_report(build_dir, os.path.join(reports, "build")),
             "train": write_train_report(run_dir, os.path.join(reports, "train")),

@@ -17,9 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
-from evaluation.synthetic_corpus import problem_lines
-from pipeline import demo_dups as dups
-from pipeline import demo_text as text
+from crawl2gpt.demo import dups, text
+from crawl2gpt.evaluation.synthetic_corpus import problem_lines
 
 KIND_CODES = ("article", "arithmetic", "contamination", "spam", "non_english", "short",
               "redirect", "exact_duplicate", "near_duplicate")
