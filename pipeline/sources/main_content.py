@@ -5,11 +5,15 @@ blocks whose class or id names page furniture (`sidebar`, `comment`, ...). Every
 block with enough text adds a score to its nearest ancestors (more for longer text and more
 commas), scaled down by link density: the approach, weights and thresholds of Mozilla
 Readability, the extractor behind Firefox's reader view. The best container, with its siblings
-that score alike, is kept; inside it, lists, tables and divs that look like link farms or share
-bars are removed; resiliparse then renders what is left as plain text. If that yields under 500
-characters, a second walk keeps the furniture-named blocks (a wrapper named `site_header` may
-hold the article). Plain resiliparse `main_content=True` applies its class-name rules on every
-level, so it loses such articles and keeps sidebars; scoring the container first avoids both.
+that score alike, is kept (grown to its <article> or <main> when that adds only a headline and
+lead); inside it, lists, tables and divs that look like link farms or share bars are removed,
+except blocks around a strong candidate or holding most of the text (page builders give every
+wrapper a negative name such as `*-widget-container`); resiliparse then renders what is left as
+plain text. If that yields under 500 characters, a second walk keeps the furniture-named blocks
+and <noscript> (a wrapper named `site_header` may hold the article); a page where neither finds
+text gives its whole visible text. Plain resiliparse `main_content=True` applies its class-name
+rules on every level, so it loses such articles and keeps sidebars; scoring the container first
+avoids both.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ _NEGATIVE = re.compile(r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|commen
 _COMMAS = re.compile(r"[,\u060C\uFE50\uFE10\uFE11\u2E41\u2E34\u2E32\uFF0C]")
 _MIN_ARTICLE_CHARS = 500  # below this, retry without dropping unlikely-named blocks
 _STRONG = 0.25  # candidates scoring this share of the best one, and their wrappers, stay
-_ARTICLE_GROWTH = 1.6  # an <article> around the chosen block may add this much text
+_ARTICLE_GROWTH = 1.6  # an <article>/<main> around the chosen block, up to 1.6x its text
 _BONUS_CHARS = 200  # a block with less text gets a share of its tag and class bonus
 _GALLERY_CHARS = 200  # under this much text per image, a block with few <p> is a gallery
 
