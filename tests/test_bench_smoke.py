@@ -55,8 +55,9 @@ SMOKE = {
         [r"^examples 6$", r"^ratio_vs_lm_eval \d+\.\d+$", r"^differ_acc 0$"]),
     "extraction_quality": Smoke(
         ["--limit", "20", "--passes", "1", "--report-only"],
-        [r"^20 pages \(\d+ real\)", r"^f1_ours 0\.\d{4}",
-         r"^speed_ratio_vs_trafilatura \d+\.\d\d"]),
+        [r"^readability: 20 pages", r"^snippets: 20 pages",
+         r"^snippets: F1 ours 0\.\d{4} vs best trafilatura 0\.\d{4}; empty \d+ vs \d+; "
+         r"MB per CPU-second \d+\.\d\dx"]),
     "heuristics": Smoke(
         ["--docs", "50", "--passes", "1"],
         [r"^50 documents", r"^agreement per group: gopher_repetition [01]\.\d{3}",
@@ -71,10 +72,17 @@ SMOKE = {
         [r"^B +--against A +wall", r"kept A \+ B = ([\d,]+), full rebuild = \1$",
          r"^ratio_vs_full_rebuild \d+\.\d{3}$"],
         files=["out-B/manifest.json"]),
+    "langid_quality": Smoke(  # already small: 97 lines and 16 pages
+        ["--passes", "1"],
+        [r"^hplt: 97 lines", r"^lid\.176\S*.* +\d+/97 +\d+/16 ", r"^py3langid\S*.* +\d+/97 "]),
     "parallel_scaling": Smoke(  # imports bench.train_throughput: run as documented
         ["--layouts", "pp2 1F1B", "--steps", "1", "--batch", "4", "--tokens", "20000"],
         [r"^\| pp2 1F1B \| 0 \(0\) \| [\d,]+ \|", r"^\| pp2 1F1B \| 1 \(1\) \| [\d,]+ \|"],
         env={"PYTHONPATH": str(REPO_ROOT)}),
+    "quality_ratio": Smoke(
+        ["--reference", "40", "--backends", "hashing-lr", "--work", "{tmp}", "--data", "{data}"],
+        [r'^\{"reference_in_A": \d+, "raw_in_A": \d+, "backend": "hashing-lr", '
+         r'"heldout_by_file_auc": [01]\.\d+, .*"half_B_auc": [01]\.\d+']),
     "quality_filter_speed": Smoke(
         ["--docs", "100"],
         [r"^100 documents", r"^\| fasttext \| stage \(FilterQuality\) \| [\d,]+ \|",

@@ -5,11 +5,15 @@ blocks whose class or id names page furniture (`sidebar`, `comment`, ...). Every
 block with enough text adds a score to its nearest ancestors (more for longer text and more
 commas), scaled down by link density: the approach, weights and thresholds of Mozilla
 Readability, the extractor behind Firefox's reader view. The best container, with its siblings
-that score alike, is kept; inside it, lists, tables and divs that look like link farms or share
-bars are removed; resiliparse then renders what is left as plain text. If that yields under 500
-characters, a second walk keeps the furniture-named blocks (a wrapper named `site_header` may
-hold the article). Plain resiliparse `main_content=True` applies its class-name rules on every
-level, so it loses such articles and keeps sidebars; scoring the container first avoids both.
+that score alike, is kept (grown to its <article> or <main> when that adds only a headline and
+lead); inside it, lists, tables and divs that look like link farms or share bars are removed,
+except blocks around a strong candidate or holding most of the text (page builders give every
+wrapper a negative name such as `*-widget-container`); resiliparse then renders what is left as
+plain text. If that yields under 500 characters, a second walk keeps the furniture-named blocks
+and <noscript> (a wrapper named `site_header` may hold the article); a page where neither finds
+text gives its whole visible text. Plain resiliparse `main_content=True` applies its class-name
+rules on every level, so it loses such articles and keeps sidebars; scoring the container first
+avoids both.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ _ELEMENT, _TEXT = NodeType.ELEMENT, NodeType.TEXT
 
 # Never text a reader sees as article: dropped before scoring.
 _SKIP_TAGS = frozenset(
-    "script style noscript template svg iframe object embed canvas select button input textarea"
-    " nav aside footer dialog".split()
+    "script style template svg iframe object embed canvas select button input textarea".split()
 )
+# Furniture by tag, dropped in the first walk only: some sites wrap the article in <aside>, or
+# serve the whole page inside <noscript>.
+_UNLIKELY_TAGS = frozenset("nav aside footer dialog noscript".split())
 # Children that make a <div> a container rather than a paragraph of its own.
 _BLOCK_TAGS = frozenset("blockquote dl div img ol p pre table ul section article figure".split())
 _PARAGRAPH_TAGS = frozenset("p pre td section h2 h3 h4 h5 h6".split())
@@ -41,7 +47,9 @@ _UNLIKELY_ROLES = frozenset(
 _UNLIKELY = re.compile(
     r"-ad-|ad-break|agegate|banner|breadcrumb|combx|comment|communit|cover-wrap|disqus|extra|"
     r"footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|"
-    r"social|sponsor|supplemental|pagination|pager|popup", re.I)
+    r"social|sponsor|supplemental|pagination|pager|popup|"
+    r"newsletter|signup|subscri|postmetadata|entry-meta|entry-utility|rating|disclaimer|"
+    r"disclosure|sharedaddy|respond|author-(?:box|desc|info|bio)|caption", re.I)
 _MAYBE = re.compile(r"and|article|body|column|content|main|shadow", re.I)
 _POSITIVE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|"
                        r"blog|story", re.I)
@@ -50,13 +58,17 @@ _NEGATIVE = re.compile(r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|commen
                        r"shoutbox|sidebar|skyscraper|sponsor|shopping|tags|widget", re.I)
 _COMMAS = re.compile(r"[,\u060C\uFE50\uFE10\uFE11\u2E41\u2E34\u2E32\uFF0C]")
 _MIN_ARTICLE_CHARS = 500  # below this, retry without dropping unlikely-named blocks
+_STRONG = 0.25  # candidates scoring this share of the best one, and their wrappers, stay
+_ARTICLE_GROWTH = 1.6  # an <article>/<main> around the chosen block, up to 1.6x its text
+_BONUS_CHARS = 200  # a block with less text gets a share of its tag and class bonus
+_GALLERY_CHARS = 200  # under this much text per image, a block with few <p> is a gallery
 
 
 class _Block:
     """Text statistics of one element, summed over the descendants the walk kept."""
 
     __slots__ = ("node", "tag", "parent", "children", "chars", "link_chars", "commas",
-                 "has_block", "score", "counts", "loose_chars", "loose_commas")
+                 "has_block", "score", "bonus", "counts", "loose_chars", "loose_commas")
 
     def __init__(self, node, tag: str, parent: _Block | None):
         self.node, self.tag, self.parent = node, tag, parent
@@ -65,6 +77,7 @@ class _Block:
         self.loose_chars = self.loose_commas = 0  # text outside block children
         self.has_block = False
         self.score: float | None = None  # None: no paragraph scored it
+        self.bonus = 0  # from its tag and class/id names
         self.counts: dict[str, int] = {}  # descendants per tag, for the tags in _COUNTED_TAGS
         if parent is not None:
             parent.children.append(self)
@@ -75,7 +88,7 @@ class _Block:
 
 
 def extract_main_text(html: str) -> str:
-    """The article text of a page, or '' when the page has no body."""
+    """The article text of a page; failing that, all its visible text; '' without a body."""
     best = ""
     for strip_unlikely in (True, False):
         tree = HTMLTree.parse(html)
@@ -83,14 +96,22 @@ def extract_main_text(html: str) -> str:
             return ""
         root, candidates = _score_page(tree.body, strip_unlikely)
         chosen = _choose(root, candidates)
+        protected = _strong_paths(candidates)
         for block in chosen:
-            _prune(block)
+            _prune(block, protected)
         _keep_only(chosen)
-        text = extract_plain_text(tree, main_content=False, alt_texts=False, links=False)
+        text = _render(tree, noscript=not strip_unlikely)
         if len(text) >= _MIN_ARTICLE_CHARS:
             return text
         best = max(best, text, key=len)
-    return best
+    # Scoring found no article (the text sits in <noscript>, or in no block at all): a page
+    # with any visible text should not vanish here.
+    return best if best.strip() else _render(HTMLTree.parse(html), noscript=True)
+
+
+def _render(tree: HTMLTree, noscript: bool) -> str:
+    return extract_plain_text(tree, main_content=False, alt_texts=False, links=False,
+                              noscript=noscript)
 
 
 def _class_weight(node) -> int:
@@ -116,6 +137,8 @@ def _is_furniture(node, tag: str, strip_unlikely: bool) -> bool:
         return True
     if not strip_unlikely or tag in ("body", "a"):
         return False
+    if tag in _UNLIKELY_TAGS:
+        return True
     if node.getattr("role") in _UNLIKELY_ROLES:
         return True
     class_name, node_id = node.class_name, node.id
@@ -131,7 +154,8 @@ def _score_page(body, strip_unlikely: bool) -> tuple[_Block, list[_Block]]:
 
     def add_score(block: _Block, value: float) -> None:
         if block.score is None:
-            block.score = _TAG_BONUS.get(block.tag, 0) + _class_weight(block.node)
+            block.score = 0.0
+            block.bonus = _TAG_BONUS.get(block.tag, 0) + _class_weight(block.node)
             candidates.append(block)
         block.score += value
 
@@ -188,8 +212,11 @@ def _score_page(body, strip_unlikely: bool) -> tuple[_Block, list[_Block]]:
                 child.decompose()
             else:
                 stack.append((_Block(child, tag, block), child.first_child, in_link or tag == "a"))
-    for block in candidates:
-        block.score *= 1 - block.link_density
+    for block in candidates:  # names count fully only for blocks with some text
+        bonus = block.bonus
+        if bonus > 0:
+            bonus *= min(1.0, block.chars / _BONUS_CHARS)
+        block.score = (block.score + bonus) * (1 - block.link_density)
     return root, candidates
 
 
@@ -207,7 +234,7 @@ def _choose(root: _Block, candidates: list[_Block]) -> list[_Block]:
                 top = ancestor
                 break
             ancestor = ancestor.parent
-    top = _climb(top, root)
+    top = _to_article(_climb(top, root), root)
     while top.parent is not None and top.parent is not root and len(top.parent.children) == 1:
         top = top.parent
     return [top] if top.parent is None else _with_siblings(top)
@@ -231,6 +258,16 @@ def _with_siblings(top: _Block) -> list[_Block]:
             ):
                 chosen.append(sibling)
     return chosen
+
+
+def _to_article(top: _Block, root: _Block) -> _Block:
+    """The enclosing <article> or <main> if it adds little text (its headline and lead)."""
+    ancestor = top.parent
+    while ancestor is not None and ancestor is not root:
+        if ancestor.tag in ("article", "main"):
+            return ancestor if ancestor.chars <= _ARTICLE_GROWTH * top.chars else top
+        ancestor = ancestor.parent
+    return top
 
 
 def _climb(top: _Block, root: _Block) -> _Block:
@@ -258,15 +295,33 @@ def _is_inside(block: _Block, ancestor: _Block) -> bool:
     return False
 
 
-def _prune(container: _Block) -> None:
-    """Remove link lists, share bars and similar blocks inside the chosen container."""
-    stack = list(container.children)
+def _strong_paths(candidates: list[_Block]) -> set[_Block]:
+    """Blocks holding a candidate that scores at least half the best: pruning must not cut the
+    article out of its own container (page builders name every wrapper `*-widget-*`)."""
+    if not candidates:
+        return set()
+    floor = _STRONG * max(b.score for b in candidates)
+    protected: set[_Block] = set()
+    for block in candidates:
+        if block.score >= floor and block.score > 0:
+            while block is not None and block not in protected:
+                protected.add(block)
+                block = block.parent
+    return protected
+
+
+def _prune(container: _Block, protected: set[_Block]) -> None:
+    """Remove link lists, share bars and similar blocks inside the chosen container, but never
+    a block holding most of the text of the container or of a protected block around it."""
+    stack = [(child, container.chars) for child in container.children]
     while stack:
-        block = stack.pop()
-        if block.tag in _CLEANED_TAGS and _looks_like_boilerplate(block):
+        block, enclosing_chars = stack.pop()
+        if (block.tag in _CLEANED_TAGS and block not in protected
+                and 2 * block.chars <= enclosing_chars and _looks_like_boilerplate(block)):
             block.node.decompose()
         else:
-            stack.extend(block.children)
+            chars = block.chars if block in protected else enclosing_chars
+            stack.extend((child, chars) for child in block.children)
 
 
 def _looks_like_boilerplate(block: _Block) -> bool:
@@ -281,7 +336,7 @@ def _looks_like_boilerplate(block: _Block) -> bool:
     is_list = block.tag in ("ul", "ol")
     paragraphs, images = counts["p"], counts["img"]
     return (
-        (images > 1 and paragraphs / images < 0.5)
+        (images > 1 and paragraphs / images < 0.5 and block.chars < _GALLERY_CHARS * images)
         or (not is_list and counts["li"] > paragraphs + 100)  # a long list of links
         or (not is_list and block.chars < 25 and (images == 0 or images > 2))
         or (not is_list and weight < 25 and block.link_density > 0.2)

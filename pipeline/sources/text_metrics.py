@@ -1,11 +1,14 @@
-"""Word-level comparisons of extracted text against a reference text (for tests and benchmarks)."""
+"""Comparisons of extracted text against a reference (for tests and benchmarks): word-level F1
+against a reference text, and trafilatura's snippet counts (must / must not contain)."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import NamedTuple
 
 _WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
 
 
 def word_tokens(text: str) -> list[str]:
@@ -41,3 +44,36 @@ def token_containment(first: str, second: str) -> float:
     if not a:
         return 1.0
     return sum((a & b).values()) / sum(a.values())
+
+
+class SnippetCounts(NamedTuple):
+    """Snippet hits of trafilatura's evaluation: `with` found (tp) or missed (fn), `without`
+    found (fp) or absent (tn)."""
+
+    tp: int
+    fn: int
+    fp: int
+    tn: int
+
+
+def snippet_counts(output: str, with_snippets: list[str], without_snippets: list[str]
+                   ) -> SnippetCounts:
+    """Count snippets found in `output` after squeezing each whitespace run to one space."""
+    text = _squeeze(output)
+    found_with = sum(_squeeze(s) in text for s in with_snippets)
+    found_without = sum(_squeeze(s) in text for s in without_snippets)
+    return SnippetCounts(found_with, len(with_snippets) - found_with,
+                         found_without, len(without_snippets) - found_without)
+
+
+def snippet_scores(counts: list[SnippetCounts]) -> tuple[float, float, float]:
+    """(precision, recall, F1) over the snippets of all pages together."""
+    tp, fn, fp = (sum(c[i] for c in counts) for i in range(3))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _squeeze(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
