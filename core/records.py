@@ -1,8 +1,8 @@
 """The records every stage passes on: a kept `Document`, a `Rejected` one, a `Skipped` input record.
 
 These types sit below every stage (readers, filters, dedup, writers) and import nothing from
-them. Identity is content-derived (`make_doc_id`), never positional, so any runner, worker
-count or file order yields the same ids.
+them. Identity derives from what a record is and where it was read (`make_doc_id`), never from
+arrival order, so any runner, worker count or file order yields the same ids.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,18 +24,26 @@ def text_digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def make_doc_id(source: str, key: str | None, text: str) -> str:
-    """A stable 32-hex-char document id from source name, URL or record id, and content.
+def make_doc_id(source: str, key: str | None, text: str, origin: str = "") -> str:
+    """A stable 32-hex-char document id from source name, URL or record id, content and origin.
 
-    Independent of runner, worker count and file order: only what the document *is* counts.
+    `origin` names where the record was read (input file name and offset): two identical
+    records in two files (a crawl file copied under a new name) get two ids, so ids are unique
+    per record and every order over them is total. Only the file's name counts, not its
+    folder, so the same file read from another place keeps its ids.
     """
     h = hashlib.blake2b(digest_size=16)
-    h.update(source.encode("utf-8"))
-    h.update(b"\x00")
-    h.update((key or "").encode("utf-8", "surrogatepass"))
-    h.update(b"\x00")
-    h.update(text_digest(text).encode("ascii"))
+    for part in (source, key or "", text_digest(text), origin):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
     return h.hexdigest()
+
+
+def record_origin(source_file: str | None, source_offset: int | None) -> str:
+    """`name@offset` of an input record (empty when the record was not read from a file)."""
+    if source_file is None:
+        return ""
+    return f"{posixpath.basename(source_file)}@{'' if source_offset is None else source_offset}"
 
 
 def derive_id(parent_id: str, part: str) -> str:
@@ -62,8 +71,10 @@ class Document:
     @classmethod
     def create(cls, source: str, text: str, *, url: str | None = None,
                record_id: str | None = None, **kwargs: Any) -> Document:
-        """Build a document whose id derives from source, URL (else record id) and text."""
-        doc_id = make_doc_id(source, url or record_id, text)
+        """Build a document whose id derives from source, URL (else record id), text and the
+        file name and offset it was read at."""
+        origin = record_origin(kwargs.get("source_file"), kwargs.get("source_offset"))
+        doc_id = make_doc_id(source, url or record_id, text, origin)
         return cls(id=doc_id, source=source, text=text, url=url, record_id=record_id, **kwargs)
 
     def replace(self, **changes: Any) -> Document:

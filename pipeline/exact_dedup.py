@@ -1,7 +1,8 @@
 """Exact dedup on the hash of the normalised text: one copy survives, chosen deterministically.
 
-Among identical texts the survivor is the earliest crawl date, then the smallest document id,
-so the same copy survives on any runner, worker count or input order.
+Among identical texts the survivor is the earliest crawl date, then the smallest document id
+(ids are unique per input record, so this order is total), so the same copy survives on any
+runner, worker count or input order.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ def dedup_key(doc: Document, scope: str) -> str:
     return f"{doc.source}/{digest}" if scope == "source" else digest
 
 
-def survivor_order(doc: Document) -> tuple[str, str]:
-    return (doc.crawl_date or "", doc.id)
+def survivor_order(doc: Document) -> tuple[str, str, str, int]:
+    """Earliest crawl date, then smallest id; the input path and offset break the one tie
+    left (identical files of the same name in two folders)."""
+    return (doc.crawl_date or "", doc.id, doc.source_file or "", doc.source_offset or -1)
 
 
 def choose_survivor(docs: Iterable[Document]) -> tuple[Document, list[Rejected]]:
