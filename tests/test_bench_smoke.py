@@ -35,6 +35,11 @@ class Smoke:
 
 
 SMOKE = {
+    "build_scale": Smoke(
+        ["--sizes", "0.5,1", "--corpus", "c4", "--runners", "in-memory", "--work", "{tmp}"],
+        [r'^\{"corpus": "c4", "size": 1\.0, "runner": "in-memory", .*"peak_rss_mb": \d+\}$',
+         r'^\{"runner": "in-memory", "rss_growth": \d+\.\d+\}$'],
+        files=["results-c4.json"]),
     "build_throughput": Smoke(
         ["--scale", "0.05", "--work", "{tmp}"],
         [r"^dask-2 +[\d.]+ s .* peak RSS +\d+ MB$", r"^ratio_multi_vs_inmemory \d+\.\d\d$",
