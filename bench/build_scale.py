@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from build_throughput import RUNNERS, corpus_for, run_measured
+from build_throughput import corpus_for, measured_build
 
 from crawl2gpt.demo.data import demo_build_config
 
@@ -81,15 +81,11 @@ def main() -> None:
         config = config_for(args.corpus, size, work)
         exe = [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config)]
         for runner in args.runners.split(","):
-            out = work / f"out-{runner}"
-            seconds, peak = run_measured(exe + ["--output", str(out)] + RUNNERS[runner])
-            manifest = json.loads((out / "manifest.json").read_text())
-            read = sum(s["documents_read"] for s in manifest["sources"].values())
-            input_mb = manifest["totals"]["input_bytes"] / 1e6
+            m = measured_build(exe, work / f"out-{runner}", runner)
             row = {"corpus": args.corpus, "size": size, "runner": runner,
-                   "input_mb": round(input_mb, 1), "seconds": round(seconds, 1),
-                   "mb_per_s": round(input_mb / seconds, 3),
-                   "docs_per_s": round(read / seconds, 1), "peak_rss_mb": round(peak / 1e6)}
+                   "input_mb": round(m["input_mb"], 1), "seconds": round(m["seconds"], 1),
+                   "mb_per_s": round(m["mb_per_s"], 3), "docs_per_s": round(m["docs_per_s"], 1),
+                   "peak_rss_mb": round(m["peak_rss_mb"])}
             results.append(row)
             print(json.dumps(row), flush=True)
     for runner in args.runners.split(","):

@@ -69,6 +69,17 @@ def run_measured(cmd: list[str]) -> tuple[float, int]:
     return time.monotonic() - start, peak[0]
 
 
+def measured_build(exe: list[str], out: Path, runner: str) -> dict[str, float]:
+    """Run one build into `out` in a fresh process on `runner`: its speed and peak RSS."""
+    seconds, peak = run_measured(exe + ["--output", str(out)] + RUNNERS[runner])
+    manifest = json.loads((out / "manifest.json").read_text())
+    read = sum(s["documents_read"] for s in manifest["sources"].values())
+    input_mb = manifest["totals"]["input_bytes"] / 1e6
+    return {"seconds": seconds, "input_mb": input_mb, "mb_per_s": input_mb / seconds,
+            "docs_per_s": read / seconds, "documents_read": read,
+            "documents_kept": manifest["totals"]["documents"], "peak_rss_mb": peak / 1e6}
+
+
 def folder_mb(path: Path) -> float:
     """MB of the files the demo build reads (the WET copy of one WARC is not read)."""
     return sum(f.stat().st_size for f in path.rglob("*")
@@ -107,16 +118,7 @@ def main() -> None:
     exe = [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config)]
     results = {}
     for name in args.runners.split(","):
-        out = work / f"out-{name}"
-        seconds, peak = run_measured(exe + ["--output", str(out)] + RUNNERS[name])
-        manifest = json.loads((out / "manifest.json").read_text())
-        read = sum(s["documents_read"] for s in manifest["sources"].values())
-        input_mb = manifest["totals"]["input_bytes"] / 1e6
-        results[name] = {"seconds": seconds, "input_mb": input_mb, "mb_per_s": input_mb / seconds,
-                         "docs_per_s": read / seconds, "documents_read": read,
-                         "documents_kept": manifest["totals"]["documents"],
-                         "peak_rss_mb": peak / 1e6}
-        r = results[name]
+        results[name] = r = measured_build(exe, work / f"out-{name}", name)
         print(f"{name:<20} {r['seconds']:7.1f} s  {r['input_mb']:7.1f} MB in  "
               f"{r['mb_per_s']:6.2f} MB/s  {r['docs_per_s']:8.1f} docs/s  "
               f"peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
