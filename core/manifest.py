@@ -137,6 +137,11 @@ def load_manifest(path: str) -> dict[str, Any]:
     """A build's manifest (an interrupted commit is finished first); a file that is not one
     (truncated, not JSON) is a ManifestError."""
     recover_commit(posixpath.dirname(path))
+    return read_manifest(path)
+
+
+def read_manifest(path: str) -> dict[str, Any]:
+    """`load_manifest` for a folder whose interrupted commit was already finished."""
     try:
         with FileSystems.open(path) as f:
             manifest = json.loads(f.read())
@@ -173,7 +178,7 @@ class OpenedBuild:
         if not FileSystems.exists(manifest_path):
             raise BuildError(f"{path}: no {MANIFEST_NAME} (not a finished build)")
         try:
-            return cls(manifest_path, load_manifest(manifest_path))
+            return cls(manifest_path, read_manifest(manifest_path))
         except ManifestError as e:
             raise BuildError(str(e)) from None
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from crawl2gpt.core.manifest import OpenedBuild, load_manifest, manifest_path_of
+from crawl2gpt.core.manifest import BuildError, OpenedBuild, manifest_path_of
 from crawl2gpt.core.shards import INDEX_KINDS, ShardReport
 from crawl2gpt.pipeline.config import BuildConfig
 from crawl2gpt.pipeline.stages import load_object, stage_spec
@@ -39,9 +39,10 @@ def load_previous_builds(paths: list[str]) -> list[OpenedBuild]:
             else manifest_path_of(path)
         if path in found:
             return
-        if not FileSystems.exists(path):
-            raise PreviousBuildError(f"--against {path}: no build manifest there")
-        found[path] = OpenedBuild(path, load_manifest(path))
+        try:
+            found[path] = OpenedBuild.open(path)
+        except BuildError as e:
+            raise PreviousBuildError(f"--against {e}") from None
         for entry in found[path].manifest.get("composition", {}).get("builds", []):
             visit(posixpath.join(posixpath.dirname(path), entry["manifest"]))
 

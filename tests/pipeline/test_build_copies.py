@@ -1,7 +1,6 @@
 """Exact copies of input files under other names: one id per record, one survivor, the same
 bytes on every runner (issue #20: ties in the survivor order fell back to arrival order)."""
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from crawl2gpt.core.shards import read_documents
 from crawl2gpt.pipeline.build import run_build
 from crawl2gpt.pipeline.config import load_build_config
+from tests.pipeline.test_build import shard_hashes
 
 WARC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "commoncrawl" / "warc"
 MULTI = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
@@ -41,11 +41,6 @@ def build(config: Path, out: Path, args=None) -> list:
     manifest = run_build(load_build_config(str(config)), str(out), args or []).manifest
     shards = manifest["sources"]["web"]["shards"]
     return [d for s in shards for d in read_documents(str(out / s["path"]))]
-
-
-def shard_hashes(out: Path) -> dict[str, str]:
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*.parquet"))}
 
 
 @pytest.fixture(scope="module")
