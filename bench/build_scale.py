@@ -6,28 +6,27 @@ process tree, per runner, each build in a fresh process (issue #20's targets).
 
 `demo`: the generated demo corpus (WARC/WET crawl + reference text) with the demo's config (all
 stages). `c4`: unique documents of 8-30 real C4 sentences as JSONL, stages `language_id`,
-`rules`, `fuzzy_dedup`. Prints one JSON line per (size, runner) and `rss_growth` (peak RSS at
-the largest size over the smallest) and `ratio_dask_vs_direct` (MB/s) per size.
+`rules`, `fuzzy_dedup` (`--stages`), in files of `--file-mb`. Prints one JSON line per (size,
+runner) and `rss_growth` (peak RSS at the largest size over the smallest) and
+`ratio_dask_vs_direct` (MB/s) per size.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
-import random
-import re
 import sys
 from pathlib import Path
 
 from build_throughput import corpus_for, measured_build
 
 from crawl2gpt.demo.data import demo_build_config
+from crawl2gpt.demo.sentences import write_sentence_corpus
 
 C4 = (Path(__file__).resolve().parents[2] / "shared" / "data" / "commoncrawl" / "c4"
       / "c4-sample.00000-of-00001.json.gz")
-C4_CONFIG = """stages = ["language_id", "rules", "fuzzy_dedup"]
+C4_CONFIG = """stages = {stages}
 [[sources]]
 name = "c4"
 role = "raw"
@@ -36,35 +35,15 @@ format = "jsonl"
 """
 
 
-def c4_corpus(mb: float, folder: Path) -> Path:
-    """Unique documents of real C4 sentences, `mb` MB of text, in files of about 25 MB."""
-    sentences = []
-    with gzip.open(C4, "rt", encoding="utf-8") as f:
-        for line in f:
-            sentences += [s for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["text"])
-                          if len(s) > 20]
-    rng = random.Random(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    written, part, out = 0, 0, None
-    while written < mb * 1e6:
-        if out is None or out.tell() > 25e6:
-            out = open(folder / f"part-{part:04d}.jsonl", "w", encoding="utf-8")
-            part += 1
-        text = " ".join(rng.choice(sentences) for _ in range(rng.randint(8, 30)))
-        out.write(json.dumps({"id": f"d{written}", "text": text}) + "\n")
-        written += len(text.encode())
-    out.close()
-    return folder
-
-
-def config_for(corpus: str, size_mb: float, work: Path) -> Path:
+def config_for(corpus: str, size_mb: float, work: Path, file_mb: float, stages: list[str]
+               ) -> Path:
     config = work / "build.toml"
     if corpus == "demo":
         data, _ = corpus_for(size_mb, work)
         config.write_text(demo_build_config(os.path.relpath(data, work)))
     else:
-        c4_corpus(size_mb, work / "corpus")
-        config.write_text(C4_CONFIG.format(inputs="corpus/*.jsonl"))
+        write_sentence_corpus(C4, size_mb, work / "corpus", file_mb)
+        config.write_text(C4_CONFIG.format(inputs="corpus/*.jsonl", stages=json.dumps(stages)))
     return config
 
 
@@ -73,12 +52,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="200,800,3200", help="input MB, comma-separated")
     parser.add_argument("--corpus", choices=["demo", "c4"], default="demo")
     parser.add_argument("--runners", default="in-memory,dask-2")
+    parser.add_argument("--stages", default="language_id,rules,fuzzy_dedup",
+                        help="stages of the c4 corpus's build (comma-separated)")
+    parser.add_argument("--file-mb", type=float, default=25,
+                        help="c4 corpus: MB per input file (a worker holds about one file's "
+                             "row groups, so compare sizes at equal file size)")
     parser.add_argument("--work", default="bench/out/build_scale")
     args = parser.parse_args()
     results = []
     for size in [float(s) for s in args.sizes.split(",")]:
         work = Path(args.work) / f"{args.corpus}-{size:g}"
-        config = config_for(args.corpus, size, work)
+        config = config_for(args.corpus, size, work, args.file_mb, args.stages.split(","))
         exe = [sys.executable, "-m", "crawl2gpt.cli", "build", "--config", str(config)]
         for runner in args.runners.split(","):
             m = measured_build(exe, work / f"out-{runner}", runner)

@@ -124,3 +124,28 @@ class Skipped:
 
     source: str
     reason: str
+
+
+@dataclass(frozen=True)
+class PartRemoval:
+    """A global step's decision: document `doc_id` of input part `part` leaves the funnel
+    (the build's passes apply it, `pipeline.passes`)."""
+
+    part: str
+    doc_id: str
+    stage: str
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def reject(self, doc: Document) -> Rejected:
+        return Rejected.of_document(doc, self.stage, self.reason, **self.detail)
+
+
+@dataclass(frozen=True)
+class PartRequest:
+    """A global step asks input part `part` for more about document `doc_id` (what, is up to
+    the stage: `payload` goes to its emitter in the next pass)."""
+
+    part: str
+    doc_id: str
+    payload: Any = None

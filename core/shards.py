@@ -16,7 +16,7 @@ import json
 import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, BinaryIO, Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -146,39 +146,159 @@ def _text_bytes(row: dict[str, Any]) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def _row_groups(rows: list[dict[str, Any]], group_bytes: int) -> Iterable[list[dict[str, Any]]]:
-    group: list[dict[str, Any]] = []
-    size = 0
-    for row in rows:
-        group.append(row)
-        size += _text_bytes(row)
-        if size >= group_bytes:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
-
-
-def _split_files(rows: list[dict[str, Any]], file_bytes: int) -> list[list[dict[str, Any]]]:
-    files: list[list[dict[str, Any]]] = [[]]
-    size = 0
-    for row in rows:
-        if files[-1] and size >= file_bytes:
-            files.append([])
-            size = 0
-        files[-1].append(row)
-        size += _text_bytes(row)
-    return files
-
-
 def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema, config: ShardConfig) -> bytes:
     """One Parquet file's bytes, deterministic for the same rows and library versions."""
     buffer = io.BytesIO()
-    with pq.ParquetWriter(buffer, schema, compression=config.compression,
-                          write_statistics=True, store_schema=True) as writer:
-        for group in _row_groups(rows, config.row_group_bytes):
-            writer.write_table(pa.Table.from_pylist(group, schema=schema))
+    writer = _ParquetFile(buffer, schema, config)
+    for row in rows:
+        writer.add(row)
+    writer.close()
     return buffer.getvalue()
+
+
+class _HashingFile:
+    """A writable file that counts and hashes what goes through it."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        self.bytes += len(data)
+        self._raw.write(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.bytes
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _ParquetFile:
+    """Rows streamed into one Parquet file, a row group per `row_group_bytes` of text."""
+
+    def __init__(self, sink: BinaryIO, schema: pa.Schema, config: ShardConfig):
+        self.schema = schema
+        self._writer = pq.ParquetWriter(sink, schema, compression=config.compression,
+                                        write_statistics=True, store_schema=True)
+        self._group_bytes = config.row_group_bytes
+        self._group: list[dict[str, Any]] = []
+        self._group_text = 0
+        self.rows: list[tuple[str, str, int]] = []
+        """(reason, language, pieces) of each row, for the file's report."""
+        self.text_bytes = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        size = _text_bytes(row)
+        self._group.append(row)
+        self._group_text += size
+        self.text_bytes += size
+        if self._group_text >= self._group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._group:
+            self._writer.write_table(pa.Table.from_pylist(self._group, schema=self.schema))
+        self._group, self._group_text = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+class ShardWriter:
+    """Rows of one (kind, source, stage) streamed, in the order given, into size-rotated
+    Parquet files `<relative_dir>/<basename>-NNNN.parquet`; `close` reports each file.
+
+    A worker holds one row group, never the whole shard. `open_file(relative_path)` gives
+    the writable file, so the same code writes locally, to staging or to object storage.
+    """
+
+    def __init__(self, *, kind: str, source: str, stage: str | None, relative_dir: str,
+                 basename: str, config: ShardConfig,
+                 open_file: Callable[[str], BinaryIO]):
+        self._kind, self._source, self._stage = kind, source, stage
+        self._relative_dir, self._basename = relative_dir, basename
+        self._config, self._open_file = config, open_file
+        self._file: tuple[str, BinaryIO, _HashingFile, _ParquetFile] | None = None
+        self._reasons: Counter = Counter()
+        self._languages: Counter = Counter()
+        self._derived = 0
+        self._rows = 0
+        self.reports: list[ShardReport] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        if self._file is not None and self._file[3].text_bytes >= self._config.target_file_bytes:
+            self._close_file()
+        if self._file is None:
+            path = posixpath.join(self._relative_dir,
+                                  f"{self._basename}-{len(self.reports):04d}.parquet")
+            raw = self._open_file(path)
+            hashing = _HashingFile(raw)
+            self._file = (path, raw, hashing, _ParquetFile(hashing, SCHEMAS[self._kind],
+                                                           self._config))
+        self._file[3].add(row)
+        self._rows += 1
+        if self._kind == "rejected":
+            self._reasons[row["reason"]] += 1
+            self._derived += len(json.loads(row["detail"]).get("piece_ids", ()))
+        elif self._kind == "documents" and row["language"]:
+            self._languages[row["language"]] += 1
+
+    def _close_file(self) -> None:
+        path, raw, hashing, parquet = self._file
+        parquet.close()
+        raw.close()
+        self.reports.append(ShardReport(
+            path=path, kind=self._kind, source=self._source, stage=self._stage,
+            rows=self._rows, text_bytes=parquet.text_bytes, file_bytes=hashing.bytes,
+            sha256=hashing.sha256.hexdigest(), reasons=dict(sorted(self._reasons.items())),
+            languages=dict(sorted(self._languages.items())), derived=self._derived))
+        self._file = None
+        self._reasons, self._languages, self._derived, self._rows = Counter(), Counter(), 0, 0
+
+    def close(self) -> list[ShardReport]:
+        if self._file is not None:
+            self._close_file()
+        return self.reports
+
+
+class ShardWriters:
+    """Streamed shards by a key (bucket, stage, source, ...): the writer of a key is made on
+    first use by `make(key)`; `close` reports every file, in key order."""
+
+    def __init__(self, make: Callable[[Any], ShardWriter]):
+        self._make = make
+        self._writers: dict[Any, ShardWriter] = {}
+
+    def add(self, key: Any, row: dict[str, Any]) -> None:
+        if key not in self._writers:
+            self._writers[key] = self._make(key)
+        self._writers[key].add(row)
+
+    def close(self) -> list[ShardReport]:
+        return [report for _, writer in sorted(self._writers.items())
+                for report in writer.close()]
+
+
+class _BufferedFile(io.BytesIO):
+    """A file held in memory and handed to `write_file(path, bytes)` when closed."""
+
+    def __init__(self, path: str, write_file: Callable[[str, bytes], None]):
+        super().__init__()
+        self._path, self._write_file = path, write_file
+
+    def close(self) -> None:
+        if not self.closed:
+            self._write_file(self._path, self.getvalue())
+        super().close()
 
 
 def write_bucket(rows: list[dict[str, Any]], *, kind: str, source: str, stage: str | None,
@@ -189,23 +309,12 @@ def write_bucket(rows: list[dict[str, Any]], *, kind: str, source: str, stage: s
     `write_file(relative_path, data)` does the I/O, so the same code writes locally, to a
     staging folder or to object storage.
     """
-    schema = SCHEMAS[kind]
-    reports = []
-    for part, file_rows in enumerate(_split_files(rows, config.target_file_bytes)):
-        data = parquet_bytes(file_rows, schema, config)
-        path = posixpath.join(relative_dir, f"{basename}-{part:04d}.parquet")
-        write_file(path, data)
-        reasons = Counter(r["reason"] for r in file_rows) if kind == "rejected" else Counter()
-        languages = Counter(r["language"] for r in file_rows
-                            if kind == "documents" and r["language"])
-        derived = sum(len(json.loads(r["detail"]).get("piece_ids", ())) for r in file_rows
-                      if kind == "rejected")
-        reports.append(ShardReport(
-            path=path, kind=kind, source=source, stage=stage, rows=len(file_rows),
-            text_bytes=sum(_text_bytes(r) for r in file_rows), file_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), reasons=dict(sorted(reasons.items())),
-            languages=dict(sorted(languages.items())), derived=derived))
-    return reports
+    writer = ShardWriter(kind=kind, source=source, stage=stage, relative_dir=relative_dir,
+                         basename=basename, config=config,
+                         open_file=lambda path: _BufferedFile(path, write_file))
+    for row in rows:
+        writer.add(row)
+    return writer.close()
 
 
 def read_documents(path: str) -> list[Document]:

@@ -62,6 +62,9 @@ def _add_runner_args(parser: argparse.ArgumentParser) -> None:
                         help="start a local Dask cluster of N worker processes for this run")
     parser.add_argument("--dask-partition-size", type=int, metavar="N",
                         help="elements per Dask bag partition")
+    parser.add_argument("--dask-worker-memory", metavar="SIZE",
+                        help="memory budget per worker of the local cluster, e.g. 4GB (Dask "
+                             "spills to disk from 60%%; docs/scaling.md)")
 
 
 def run_with_runner(args: argparse.Namespace, config, output: str, beam_args: list[str]):
@@ -72,7 +75,8 @@ def run_with_runner(args: argparse.Namespace, config, output: str, beam_args: li
         runner = ["--runner", args.runner] if args.runner else []
         return run_build(config, output, runner + beam_args, **options)
     from crawl2gpt.pipeline.dask_cluster import dask_runner
-    with dask_runner(args.dask_scheduler, args.dask_workers, args.dask_partition_size) as extra:
+    with dask_runner(args.dask_scheduler, args.dask_workers, args.dask_partition_size,
+                     args.dask_worker_memory) as extra:
         return run_build(config, output, extra + beam_args, **options)
 
 

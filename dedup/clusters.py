@@ -34,6 +34,8 @@ class Node:
     role: str
     quality_score: float | None
     length: int
+    part: str = ""
+    """The build's input part holding the document (`pipeline.parts`), where decisions go."""
 
     def priority(self) -> tuple:
         """Sort key: the first node of a cluster in this order is kept first."""

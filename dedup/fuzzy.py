@@ -47,13 +47,13 @@ def source_roles(sources) -> dict[str, str]:
     return {s.name: s.role for s in sources}
 
 
-def node_of(doc: Document, roles: dict[str, str]) -> Node:
+def node_of(doc: Document, roles: dict[str, str], part: str = "") -> Node:
     try:
         role = roles[doc.source]
     except KeyError:
         raise ValueError(f"document {doc.id} comes from source {doc.source!r}, which the build "
                          f"config does not declare (known: {sorted(roles)})") from None
-    return Node(doc.id, doc.source, role, doc.quality_score, len(doc.text))
+    return Node(doc.id, doc.source, role, doc.quality_score, len(doc.text), part)
 
 
 def hasher_of(config: FuzzyDedupConfig) -> MinHasher:

@@ -16,11 +16,11 @@ from typing import Iterable
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from crawl2gpt.core.beam_utils import SplitByTag
 from crawl2gpt.core.config import join_inside
+from crawl2gpt.core.files import AtomicFile
 from crawl2gpt.core.records import Document, Rejected
 from crawl2gpt.core.shards import ShardReport
 from crawl2gpt.core.tokenizer import Tokenizer
@@ -78,10 +78,13 @@ class TokenizeDocuments(beam.PTransform):
         self._config = config
         self._tokenizer_path = config.require_tokenizer()  # fail at construction, not mid-run
 
+    def document_step(self) -> TokenizeFn:
+        """The tokenizer on one document, for the build's final pass."""
+        return TokenizeFn(self._tokenizer_path, self._config.tokenizer_kind)
+
     def expand(self, docs):
         return (docs
-                | "Tokenize" >> beam.ParDo(TokenizeFn(self._tokenizer_path,
-                                                      self._config.tokenizer_kind))
+                | "Tokenize" >> beam.ParDo(self.document_step())
                 | "SplitTokenized" >> SplitByTag("rows", "rejected"))
 
 
@@ -115,7 +118,7 @@ class WriteTokenFileFn(beam.DoFn):
             info = write_token_shard(rows, local, source=source, seed=self._config.seed,
                                      id_dtype=rows[0][1].dtype.name,
                                      row_group_bytes=self._config.row_group_bytes)
-            with FileSystems.create(join_inside(self._staging_dir, relative)) as f:
+            with AtomicFile(join_inside(self._staging_dir, relative)) as f:
                 f.write(local.read_bytes())
         yield ShardReport(path=relative, kind="tokens", source=source, rows=info.num_documents,
                           text_bytes=0, file_bytes=info.bytes, sha256=info.sha256,

@@ -1,8 +1,5 @@
-"""The corpus build: one Beam pipeline from raw crawl and reference corpora to Parquet shards.
-
-    ReadFiles (read + normalise, per-file checkpoints) | ExactDedup
-        | [optional stages, in configured order]
-        | WriteShards (+ CountRecords)  → staging → manifest check → atomic commit
+"""The corpus build: one Beam pipeline from raw crawl and reference corpora to Parquet shards
+(wired by `pipeline.funnel`), then staging → manifest check → atomic commit.
 
 A killed build resumes with `--resume` (docs/incremental.md).
 
@@ -32,9 +29,9 @@ from crawl2gpt.core.manifest import OpenedBuild, commit_build, recover_commit, v
 from crawl2gpt.core.shards import ShardReport
 from crawl2gpt.core.tokenizer import Tokenizer
 from crawl2gpt.mixing.manifest_section import tokens_section
-from crawl2gpt.mixing.transforms import TokenizeDocuments, WriteTokenShards
 from crawl2gpt.pipeline.checkpoints import CheckpointStore
 from crawl2gpt.pipeline.config import BuildConfig
+from crawl2gpt.pipeline.funnel import build_pipeline
 from crawl2gpt.pipeline.incremental import (
     check_against,
     composition_section,
@@ -43,17 +40,10 @@ from crawl2gpt.pipeline.incremental import (
     previous_kept,
     previous_token_reports,
 )
-from crawl2gpt.pipeline.incremental_transforms import ExactAgainstPrevious
 from crawl2gpt.pipeline.manifest import assemble_manifest
 from crawl2gpt.pipeline.stages import load_object, stage_spec
 from crawl2gpt.pipeline.transforms import (
     BUILD_REPORT,
-    CountRecords,
-    ExactDedup,
-    ReadFiles,
-    WriteBuildReport,
-    WriteShards,
-    exact_index_row,
     reports_from_json,
 )
 
@@ -101,110 +91,6 @@ def check_files_read(files: list[dict[str, Any]], manifest: dict[str, Any], stag
     if files and failed >= len(files):
         raise InputError(f"every input file ({len(files)}) failed to read; nothing committed; "
                          f"the errors are in {posixpath.join(staging_dir, 'rejected', 'read')}")
-
-
-def apply_stages(docs, config: BuildConfig, previous: list[OpenedBuild]
-                 ) -> tuple[Any, list, list, list]:
-    """Apply the optional stages in configured order.
-
-    Returns the kept documents, the reject collections, the report collections of the
-    stages that have one (`transform.report`: dicts such as contamination's per-benchmark
-    counts), each tagged with the stage's name, and the index collections of the stages that
-    have one (`transform.index`: fuzzy dedup's band rows). With `previous` builds, a stage with
-    an `against_previous` composite in the registry is followed by it.
-    """
-    rejected, stage_reports, index = [], [], []
-    for name in config.stages:
-        spec, stage_config = stage_spec(name), config.stage_config(name)
-        transform = load_object(spec.transform)(stage_config, config)
-        label = stage_label(name)
-        docs, stage_rejected = docs | label >> transform
-        rejected.append(stage_rejected)
-        if getattr(transform, "report", None) is not None:
-            stage_reports.append(transform.report
-                                 | f"Tag{label}Report" >> beam.Map(tag_stage_row, name))
-        stage_index = getattr(transform, "index", None)
-        if previous and spec.against_previous:
-            against = load_object(spec.against_previous)(stage_config, config, previous)
-            docs, previous_rejected, stage_index = (docs, stage_index) | \
-                f"{label}Previous" >> against
-            rejected.append(previous_rejected)
-        if stage_index is not None:
-            index.append(stage_index)
-    return docs, rejected, stage_reports, index
-
-
-def stage_label(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
-
-
-def tag_stage_row(row: dict[str, Any], stage: str, part: str = "stage") -> dict[str, Any]:
-    """A report row with its stage, and whether it reports on the stage's work (`stage`) or
-    on the finished corpus (`corpus`)."""
-    return {"stage": stage, "part": part, **row}
-
-
-def build_pipeline(p: beam.Pipeline, config: BuildConfig, files: list[dict[str, Any]],
-                   output_dir: str, staging_dir: str,
-                   previous: list[OpenedBuild] = ()) -> None:
-    """Wire the whole funnel into pipeline `p`; outputs land in `staging_dir`, per-file
-    checkpoints in `output_dir`'s checkpoint folder. Documents already in `previous` builds
-    are removed after exact dedup and after the stages that compare against them
-    (`crawl2gpt.pipeline.incremental`)."""
-    # Per input file, through its checkpoint: documents with canonical text (too short/long
-    # ones rejected), input rejects, counts of documents read and records skipped.
-    docs, rejected_read, file_counts = p | "ReadFiles" >> ReadFiles(
-        config, [(f["source"], f["path"], f["bytes"]) for f in files], output_dir)
-    rejected = [rejected_read]
-    # One document per distinct normalised text (and none already in a previous build); the
-    # survivors' keys are the build's exact index.
-    index_rows = []
-    if config.exact_dedup.enabled:
-        docs, rejected_exact = docs | "ExactDedup" >> ExactDedup(config.exact_dedup)
-        rejected.append(rejected_exact)
-        if previous:
-            docs, rejected_previous = docs | "ExactDedupPrevious" >> ExactAgainstPrevious(
-                config.exact_dedup, previous)
-            rejected.append(rejected_previous)
-        index_rows.append(docs | "ExactIndexRows" >> beam.Map(exact_index_row,
-                                                              config.exact_dedup.scope))
-    # Optional stages (quality filter, fuzzy dedup, contamination, ...).
-    docs, rejected_stages, stage_reports, stage_index = apply_stages(docs, config, previous)
-    rejected += rejected_stages
-    index_rows += stage_index
-    # Stages that report on the finished corpus (contamination: each benchmark's clean and
-    # dirty examples).
-    for name in config.stages:
-        if stage_spec(name).corpus_report:
-            label = stage_label(name)
-            report = load_object(stage_spec(name).corpus_report)(config.stage_config(name))
-            stage_reports.append(docs | f"{label}CorpusReport" >> report
-                                 | f"Tag{label}CorpusReport" >> beam.Map(
-                                     tag_stage_row, name, "corpus"))
-    # Token ids per document (when [tokenize] is set); the check against the document shards
-    # is in tokens_section.
-    token_rows = None
-    if config.tokenize is not None:
-        token_rows, rejected_tokens = docs | "TokenizeDocuments" >> TokenizeDocuments(
-            config.tokenize, config)
-        rejected.append(rejected_tokens)
-    all_rejected = rejected | "MergeRejected" >> beam.Flatten()
-    # Documents read and records skipped, per source.
-    counts = file_counts | "CountRecords" >> CountRecords()
-    # One report per shard file written to staging (documents, rejects, index).
-    all_index = (index_rows or [p | "NoIndexRows" >> beam.Create([])]) \
-        | "MergeIndexRows" >> beam.Flatten()
-    reports = (docs, all_rejected, all_index) | "WriteShards" >> WriteShards(
-        staging_dir, config.shards)
-    # Shuffled token shards per source, reported like the document shards.
-    if token_rows is not None:
-        token_reports = token_rows | "WriteTokenShards" >> WriteTokenShards(
-            staging_dir, config.tokenize)
-        reports = (reports, token_reports) | "MergeShardReports" >> beam.Flatten()
-    # The only sink: every report and count in staging/build_report.json.
-    stage_rows = (stage_reports or [p | "NoStageReports" >> beam.Create([])]) \
-        | "MergeStageReports" >> beam.Flatten()
-    _ = (reports, counts, stage_rows) | "WriteBuildReport" >> WriteBuildReport(staging_dir)
 
 
 def _read_json(path: str) -> Any:

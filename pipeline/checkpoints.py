@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from crawl2gpt.core.files import AtomicFile
 from crawl2gpt.core.records import Document, Rejected
 from crawl2gpt.core.shards import DOCUMENT_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
 from crawl2gpt.pipeline.config import BuildConfig
@@ -151,19 +152,6 @@ class CheckpointStore:
         with FileSystems.open(path) as f:
             return json.loads(f.read())
 
-    def load(self, key: str, marker: dict[str, Any]) -> Iterator[Document | Rejected]:
-        """The committed documents, then the rejects, row group by row group."""
-        for part, schema in (("documents", DOCUMENT_SCHEMA), ("rejected", REJECTED_SCHEMA)):
-            path = self.path(key, f"{part}.parquet")
-            with FileSystems.open(path) as f:
-                parquet = pq.ParquetFile(f)
-                if parquet.metadata.num_rows != marker[part]:
-                    raise RuntimeError(f"{path}: holds {parquet.metadata.num_rows} rows, its "
-                                       f"marker says {marker[part]}")
-                for i in range(parquet.num_row_groups):
-                    for row in parquet.read_row_group(i).cast(schema).to_pylist():
-                        yield _record(part, row)
-
     def writer(self, key: str) -> CheckpointWriter:
         return CheckpointWriter(self, key)
 
@@ -172,6 +160,21 @@ def _comparable(config: BuildConfig) -> dict[str, Any]:
     d = config.to_dict()
     d.pop("output_dir")
     return d
+
+
+def read_rows(path: str, kind: str, expected_rows: int | None = None
+              ) -> Iterator[Document | Rejected]:
+    """The records of a `documents` or `rejected` Parquet file, row group by row group;
+    with `expected_rows`, a file holding another count is an error naming it."""
+    schema = DOCUMENT_SCHEMA if kind == "documents" else REJECTED_SCHEMA
+    with FileSystems.open(path) as f:
+        parquet = pq.ParquetFile(f)
+        if expected_rows is not None and parquet.metadata.num_rows != expected_rows:
+            raise RuntimeError(f"{path}: holds {parquet.metadata.num_rows} rows, "
+                               f"{expected_rows} were written")
+        for i in range(parquet.num_row_groups):
+            for row in parquet.read_row_group(i).cast(schema).to_pylist():
+                yield _record(kind, row)
 
 
 def _record(part: str, row: dict[str, Any]) -> Document | Rejected:
@@ -183,18 +186,17 @@ def _record(part: str, row: dict[str, Any]) -> Document | Rejected:
 
 
 def _write_atomic(path: str, data: bytes) -> None:
-    tmp = path + ".tmp"
-    with FileSystems.create(tmp) as f:
+    with AtomicFile(path) as f:
         f.write(data)
-    FileSystems.rename([tmp], [path])
 
 
-class _PartWriter:
-    """Rows of one schema streamed to a temporary Parquet file, a row group per buffer."""
+class RowFileWriter:
+    """Rows of one schema streamed to a Parquet file, a row group per buffer (a worker holds
+    one buffer, never the whole file)."""
 
     def __init__(self, path: str, schema: pa.Schema):
         self.path, self.schema = path, schema
-        self._file = FileSystems.create(path)
+        self._file = AtomicFile(path)
         self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
         self._rows: list[dict[str, Any]] = []
         self._text = 0
@@ -223,9 +225,9 @@ class CheckpointWriter:
 
     def __init__(self, store: CheckpointStore, key: str):
         self._store, self._key = store, key
-        self._parts = {"documents": _PartWriter(store.path(key, "documents.parquet.tmp"),
+        self._parts = {"documents": RowFileWriter(store.path(key, "documents.parquet"),
                                                 DOCUMENT_SCHEMA),
-                       "rejected": _PartWriter(store.path(key, "rejected.parquet.tmp"),
+                       "rejected": RowFileWriter(store.path(key, "rejected.parquet"),
                                                REJECTED_SCHEMA)}
 
     def add(self, record: Document | Rejected) -> None:
@@ -239,7 +241,6 @@ class CheckpointWriter:
         """Rename the parts into place, then write the marker (the commit point); returns it."""
         for part in self._parts.values():
             part.close()
-            FileSystems.rename([part.path], [part.path.removesuffix(".tmp")])
         marker = {"source_file": source_file, "counts": [list(k) + [n] for k, n in counts],
                   **{name: part.count for name, part in self._parts.items()}}
         _write_atomic(self._store.path(self._key, "json"),

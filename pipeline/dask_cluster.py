@@ -40,8 +40,11 @@ def runner_args(address: str, partition_size: int | None = None) -> list[str]:
 
 @contextlib.contextmanager
 def dask_runner(scheduler: str | None = None, workers: int | None = None,
-                partition_size: int | None = None) -> Iterator[list[str]]:
-    """Beam options for the DaskRunner on an existing or a local cluster (closed afterwards)."""
+                partition_size: int | None = None,
+                worker_memory: str | None = None) -> Iterator[list[str]]:
+    """Beam options for the DaskRunner on an existing or a local cluster (closed afterwards);
+    `worker_memory` ("4GB") is a local cluster's memory budget per worker (Dask spills, pauses
+    and restarts workers by it; docs/scaling.md)."""
     if scheduler:
         check_scheduler(scheduler)
         yield runner_args(scheduler, partition_size)
@@ -49,7 +52,8 @@ def dask_runner(scheduler: str | None = None, workers: int | None = None,
     from distributed import LocalCluster
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.ERROR,
+                           memory_limit=worker_memory or "auto")
     try:
         yield runner_args(cluster.scheduler_address, partition_size)
     finally:

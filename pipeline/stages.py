@@ -5,8 +5,13 @@ Each stage is a plain-Python core in its own package plus one composite `PTransf
 `(kept, rejected)`: documents that go on and `Rejected` rows with the stage's reasons). Its
 settings are a dataclass filled from the build config's `[<name>]` table (local paths named in
 its `PATH_FIELDS`). A composite may also set `.report` (rows for the manifest) and `.index`
-(rows for the build's index). Adding a stage is its package plus one line here
-(docs/architecture.md); only this registry and the build know all stages.
+(rows for the build's index), and offer `document_step()`: its work on one document (a DoFn
+whose `process(doc)` yields `("kept", doc)` or `("rejected", Rejected)`, or None when this
+configuration needs all documents at once). The build runs such steps inside its passes over
+input parts (`pipeline.passes`), so the stage's documents never cross a shuffle; a stage that
+decides on all documents at once can do the same through `StageSpec.keyed`. Adding a stage is
+its package plus one line here (docs/architecture.md); only this registry and the build know
+all stages.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ class StageSpec:
     corpus_report: str = ""
     """"module:Class" of a composite `Class(stage_config)` applied to the build's finished
     documents, whose rows join the stage's report (tagged `part = "corpus"`)."""
+    keyed: str = ""
+    """"module:Class" of the stage as rounds of the build's passes (`Class(stage_config,
+    build_config).rounds()`: (emitter, global step) pairs, `.index` after the last), so that
+    only keys cross shuffles; used unless the build compares against previous builds."""
     against_previous: str = ""
     """"module:Class" of the composite that removes what previous builds already hold
     (`crawl2gpt build --against`), applied after the stage: `(kept, index) -> (kept,
@@ -46,6 +55,7 @@ STAGES: dict[str, StageSpec] = {
                   "crawl2gpt.quality_filter.train_transforms:TrainQualityModel"),
         StageSpec("fuzzy_dedup", "crawl2gpt.dedup.config:FuzzyDedupConfig",
                   "crawl2gpt.dedup.transforms:DedupFuzzy",
+                  keyed="crawl2gpt.dedup.keyed:KeyedFuzzyDedup",
                   against_previous="crawl2gpt.dedup.incremental:FuzzyAgainstPrevious"),
         StageSpec("contamination", "crawl2gpt.dedup.contamination_config:ContaminationConfig",
                   "crawl2gpt.dedup.contamination_transforms:RemoveContamination",

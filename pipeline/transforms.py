@@ -1,9 +1,10 @@
-"""The build's own composite transforms: read and normalise (per file, checkpointed), exact
-dedup, count, write shards.
+"""The build's own composite transforms: read and normalise (per file, checkpointed, into
+parts), exact dedup's decision on keys, count, write the shards of rejects and index rows.
 
 Each composite wires a plain-Python core (`pipeline.sources`, `normalize`, `exact_dedup`,
-`shards`) into Beam; `expand` is wiring only. Every removal leaves a `Rejected` row on the
-`rejected` output, which the writer turns into `rejected/` shards and the manifest counts.
+`shards`) into Beam; `expand` is wiring only. Every removal leaves a `Rejected` row, which
+becomes a `rejected/` shard (written per part by the passes, `pipeline.passes`, or here for the
+stages that see all documents at once) and is counted by the manifest.
 Multi-output steps yield `(tag, value)` pairs split by `SplitByTag` (see `beam_utils`), and the
 whole pipeline ends in one sink (`WriteBuildReport`), because the Dask runner executes only
 the ancestors of the last transform.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -21,13 +22,17 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from crawl2gpt.core.beam_utils import SplitByTag
+from crawl2gpt.core.beam_utils import ForEachRange, SplitByTag, staged_file
 from crawl2gpt.core.config import join_inside
+from crawl2gpt.core.files import AtomicFile
+from crawl2gpt.core.key_files import KeyFiles, KeyWriter
+from crawl2gpt.core.manifest import OpenedBuild, read_index_rows
 from crawl2gpt.core.records import Document, Rejected
 from crawl2gpt.core.shards import (
     ShardReport,
+    ShardWriter,
+    ShardWriters,
     bucket_of,
-    document_row,
     rejected_bucket_key,
     rejected_row,
     rejected_sort_key,
@@ -41,7 +46,8 @@ from crawl2gpt.pipeline.checkpoints import (
     file_sha256,
     marker_counts,
 )
-from crawl2gpt.pipeline.config import BuildConfig, ExactDedupConfig, ShardConfig
+from crawl2gpt.pipeline.config import BuildConfig, ShardConfig
+from crawl2gpt.pipeline.parts import Part, part_key
 from crawl2gpt.pipeline.progress import CountingReader, ProgressLine
 from crawl2gpt.pipeline.sources import ReadContext, get_reader
 
@@ -50,12 +56,13 @@ BUILD_REPORT = "build_report.json"
 
 
 class ProcessFileFn(beam.DoFn):
-    """(source, path, size) → the file's normalised documents, its read and normalise rejects
-    and its counts, always as committed in the file's checkpoint (see `pipeline.checkpoints`).
+    """(source, path, size) → the file's `Part` (its normalised documents and its read and
+    normalise rejects, as committed in the file's checkpoint, `pipeline.checkpoints`) and its
+    counts.
 
     A file with a committed checkpoint is not read again; one without is read, normalised and
-    committed first. Emitting what the checkpoint holds (not the in-memory records) makes a
-    resumed build see exactly what an uninterrupted one sees.
+    committed first. The part names the checkpoint's files, so a resumed build sees exactly
+    what an uninterrupted one sees, and no document leaves the worker here.
     """
 
     def __init__(self, config: BuildConfig, output_dir: str):
@@ -82,8 +89,9 @@ class ProcessFileFn(beam.DoFn):
             self._files_read.inc()
         else:
             self._files_reused.inc()
-        for record in self._store.load(key, marker):
-            yield ("documents" if isinstance(record, Document) else REJECTED), record
+        yield "part", Part(part_key(name, path), name, path,
+                           self._store.path(key, "documents.parquet"), marker["documents"],
+                           self._store.path(key, "rejected.parquet"), marker["rejected"])
         for count in marker_counts(marker):
             yield "count", count
 
@@ -121,8 +129,7 @@ def read_items(stream, ctx: ReadContext) -> Iterable[Any]:
 
 class ReadFiles(beam.PTransform):
     """Read and normalise every input file through its checkpoint; files are spread over
-    workers by a reshuffle. Outputs (documents, rejects, count entries ((kind, source,
-    reason), n))."""
+    workers by a reshuffle. Outputs (parts, count entries ((kind, source, reason), n))."""
 
     def __init__(self, config: BuildConfig, files: list[tuple[str, str, int]], output_dir: str):
         super().__init__()
@@ -135,40 +142,77 @@ class ReadFiles(beam.PTransform):
                 | "ListInputFiles" >> beam.Create(self._files)
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "ProcessFile" >> beam.ParDo(ProcessFileFn(self._config, self._output_dir))
-                | "SplitFileOutputs" >> SplitByTag("documents", REJECTED, "count"))
+                | "SplitFileOutputs" >> SplitByTag("part", "count"))
 
 
-def key_by_text(doc: Document, scope: str) -> tuple[str, Document]:
-    return exact_dedup.dedup_key(doc, scope), doc
+def exact_key_rows(doc: Document, part: str, _requests: list, scope: str
+                   ) -> Iterable[tuple[str, Any]]:
+    yield "keys", exact_dedup.key_row(doc, part, scope)
 
 
-def exact_index_row(doc: Document, scope: str) -> tuple[str, dict[str, str]]:
-    """("index_exact", row) of an exact-dedup survivor, for later builds to dedup against."""
-    return "index_exact", {"key": exact_dedup.dedup_key(doc, scope), "doc_id": doc.id,
-                           "source": doc.source}
+class ExactRangeFn(beam.DoFn):
+    """One range of the exact key files → ("removal", PartRemoval) and ("shard", report) of
+    the exact index shards of its survivors (`index/exact/<source>/r<range>-<n>.parquet`)."""
+
+    def __init__(self, files: KeyFiles, previous_names: list[str], shards: ShardConfig):
+        self._files, self._names, self._shards = files, previous_names, shards
+
+    def process(self, r: int) -> Iterable[tuple[str, Any]]:
+        by_key: dict[str, list[dict]] = defaultdict(list)
+        for row in self._files.read_range(r):
+            by_key[row["key"]].append(row)
+        index = ShardWriters(lambda source: ShardWriter(
+            kind="index_exact", source=source, stage=None,
+            relative_dir=posixpath.join("index", "exact", source), basename=f"r{r:05d}",
+            config=self._shards, open_file=staged_file(self._files.staging_dir)))
+        for key in sorted(by_key):
+            removals, index_row = exact_dedup.decide(by_key[key], self._names)
+            for removal in removals:
+                yield "removal", removal
+            if index_row is not None:
+                index.add(index_row["source"], index_row)
+        for report in index.close():
+            yield "shard", report.to_dict()
 
 
-class ChooseSurvivorFn(beam.DoFn):
-    def process(self, element: tuple[str, Iterable[Document]]) -> Iterable[Any]:
-        kept, rejects = exact_dedup.choose_survivor(element[1])
-        yield "kept", kept
-        for r in rejects:
-            yield REJECTED, r
+class PreviousExactKeysFn(beam.DoFn):
+    """(previous build number, file number, exact index file) → its rows written into the
+    exact key files (as part `previous-<build>-<file>`); outputs that part name."""
+
+    def __init__(self, files: KeyFiles):
+        self._files = files
+
+    def process(self, item: tuple[int, int, str]) -> Iterable[str]:
+        build, number, path = item
+        part = f"previous-{build:03d}-{number:05d}"
+        writer = KeyWriter(self._files, part)
+        for row in read_index_rows((build, "exact", path)):
+            writer.add(exact_dedup.previous_key_row(row, build))
+        writer.close()
+        yield part
 
 
-class ExactDedup(beam.PTransform):
-    """One copy of each normalised text survives (earliest crawl date, then smallest id)."""
+class DecideExactDuplicates(beam.PTransform):
+    """Parts done writing their exact key rows (`exact_dedup.key_row`) → (the `PartRemoval`s of
+    exact dedup, exact index shard reports). All copies of a text but the earliest-crawled one
+    (then smallest id) go, and texts already in a previous build's exact index (whose rows join
+    the key files first). The keys are read one range at a time; the parts apply the removals
+    in the next pass."""
 
-    def __init__(self, config: ExactDedupConfig):
+    def __init__(self, files: KeyFiles, previous: list[OpenedBuild], shards: ShardConfig):
         super().__init__()
-        self._config = config
+        self._files, self._previous, self._shards = files, previous, shards
 
-    def expand(self, docs):
-        return (docs
-                | "KeyByTextHash" >> beam.Map(key_by_text, self._config.scope)
-                | "GroupByTextHash" >> beam.GroupByKey()
-                | "ChooseSurvivor" >> beam.ParDo(ChooseSurvivorFn())
-                | "SplitSurvivors" >> SplitByTag("kept", REJECTED))
+    def expand(self, written):
+        old = [(build, n, path) for build, prev in enumerate(self._previous)
+               for n, path in enumerate(prev.index_files("exact"))]
+        previous_written = (written.pipeline | "ListPreviousIndex" >> beam.Create(old)
+                            | "PreviousKeys" >> beam.ParDo(PreviousExactKeysFn(self._files)))
+        all_written = (written, previous_written) | "AllKeysWritten" >> beam.Flatten()
+        return (all_written
+                | "PerTextKeyRange" >> ForEachRange(self._files, ExactRangeFn(
+                    self._files, [p.manifest_path for p in self._previous], self._shards))
+                | "SplitExact" >> SplitByTag("removal", "shard"))
 
 
 def count_entry(element: tuple[tuple[str, str, str], int]) -> dict[str, Any]:
@@ -186,10 +230,6 @@ class CountRecords(beam.PTransform):
                 | "ToCountEntries" >> beam.Map(count_entry))
 
 
-def key_document_by_bucket(doc: Document, num_buckets: int) -> tuple[tuple, dict]:
-    return ("documents", doc.source, "", bucket_of(doc.id, num_buckets)), document_row(doc)
-
-
 def key_rejected_by_bucket(rej: Rejected, num_buckets: int) -> tuple[tuple, Rejected]:
     bucket = bucket_of(rejected_bucket_key(rej), num_buckets)
     return ("rejected", rej.source, rej.stage, bucket), rej
@@ -205,22 +245,20 @@ def index_row_order(row: dict[str, Any]) -> tuple:
 
 
 class WriteBucketFn(beam.DoFn):
-    """Write one (kind, source, stage, bucket) group as sorted, size-rotated Parquet files."""
+    """Write one (kind, source, stage, bucket) group of rejects or index rows as sorted,
+    size-rotated Parquet files."""
 
     def __init__(self, staging_dir: str, config: ShardConfig):
         self._staging_dir = staging_dir
         self._config = config
 
     def _write_file(self, relative_path: str, data: bytes) -> None:
-        with FileSystems.create(join_inside(self._staging_dir, relative_path)) as f:
+        with AtomicFile(join_inside(self._staging_dir, relative_path)) as f:
             f.write(data)
 
     def process(self, element: tuple[tuple, Iterable[Any]]) -> Iterable[dict]:
         (kind, source, stage, bucket), values = element
-        if kind == "documents":
-            rows = sorted(values, key=lambda row: row["id"])
-            relative_dir = posixpath.join("documents", source)
-        elif kind == "rejected":
+        if kind == "rejected":
             rows = [rejected_row(r) for r in sorted(values, key=rejected_sort_key)]
             relative_dir = posixpath.join("rejected", stage, source)
         else:
@@ -233,8 +271,9 @@ class WriteBucketFn(beam.DoFn):
 
 
 class WriteShards(beam.PTransform):
-    """Documents, rejects and index rows ((kind, row) pairs) → Parquet shards in staging;
-    outputs one report dict per file."""
+    """Rejects of the stages that see all documents at once and index rows ((kind, row)
+    pairs) → Parquet shards in staging, by bucket; outputs one report dict per file. (The
+    passes write document shards and their own rejects per part, `pipeline.passes`.)"""
 
     def __init__(self, staging_dir: str, config: ShardConfig):
         super().__init__()
@@ -242,12 +281,11 @@ class WriteShards(beam.PTransform):
         self._config = config
 
     def expand(self, pcolls):
-        documents, rejected, index_rows = pcolls
+        rejected, index_rows = pcolls
         n = self._config.num_buckets
-        docs = documents | "KeyDocumentsByBucket" >> beam.Map(key_document_by_bucket, n)
         rejs = rejected | "KeyRejectedByBucket" >> beam.Map(key_rejected_by_bucket, n)
         index = index_rows | "KeyIndexRowsByBucket" >> beam.Map(key_index_row_by_bucket, n)
-        return ((docs, rejs, index)
+        return ((rejs, index)
                 | "MergeRows" >> beam.Flatten()
                 | "GroupByBucket" >> beam.GroupByKey()
                 | "WriteBucket" >> beam.ParDo(WriteBucketFn(self._staging_dir, self._config)))
@@ -260,7 +298,7 @@ class WriteJsonFn(beam.DoFn):
         self._path = path
 
     def process(self, value: Any) -> None:
-        with FileSystems.create(self._path) as f:
+        with AtomicFile(self._path) as f:
             f.write(json.dumps(value, sort_keys=True).encode())
 
 

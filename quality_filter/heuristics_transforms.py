@@ -7,10 +7,12 @@
     ScrubPii          (pii)            e-mail / IP / phone → placeholders
 
 Each is `Class(stage_config, build_config)` applied to a `PCollection[Document]` and returns
-`(kept, rejected)`. Documents of sources out of the stage's scope pass untouched. Removed
-documents become `Rejected` rows with reason `<stage>_<why>` (counted downstream); changed
-documents record the change in `meta` (`lines_removed`, `pii`). DoFns yield `(tag, value)`
-pairs split by `SplitByTag` (see `core/beam_utils.py`).
+`(kept, rejected)`; all but `CleanLines` work on one document at a time, which the build runs
+inside its passes through `document_step()` (`pipeline.passes`). Documents of sources out of
+the stage's scope pass untouched. Removed documents become `Rejected` rows with reason
+`<stage>_<why>` (counted downstream); changed documents record the change in `meta`
+(`lines_removed`, `pii`). DoFns yield `(tag, value)` pairs split by `SplitByTag` (see
+`core/beam_utils.py`).
 """
 
 from __future__ import annotations
@@ -74,9 +76,13 @@ class IdentifyLanguage(beam.PTransform):
             raise ConfigError(f"language_id.keep: source(s) {outside} are not in the stage's "
                               f"scope (unknown, or their role is not in language_id.roles)")
 
+    def document_step(self) -> IdentifyLanguageFn:
+        """The stage's work on one document, for the build's passes."""
+        return IdentifyLanguageFn(self._config, self._in_scope)
+
     def expand(self, docs):
         return (docs
-                | "Identify" >> beam.ParDo(IdentifyLanguageFn(self._config, self._in_scope))
+                | "Identify" >> beam.ParDo(self.document_step())
                 | "SplitLanguages" >> SplitByTag(KEPT, REJECTED))
 
 
@@ -108,9 +114,13 @@ class ApplyRules(beam.PTransform):
                                  and stages.index("language_id") > stages.index(rules.STAGE)):
             raise ConfigError("rules.languages needs the language_id stage before rules")
 
+    def document_step(self) -> ApplyRulesFn:
+        """The stage's work on one document, for the build's passes."""
+        return ApplyRulesFn(self._config, self._in_scope)
+
     def expand(self, docs):
         return (docs
-                | "Judge" >> beam.ParDo(ApplyRulesFn(self._config, self._in_scope))
+                | "Judge" >> beam.ParDo(self.document_step())
                 | "SplitVerdicts" >> SplitByTag(KEPT, REJECTED))
 
 
@@ -222,9 +232,13 @@ class BlockUrls(beam.PTransform):
             raise ConfigError(f"url_blocklist: {e}") from None
         self._in_scope = config.applies_to(build_config, "url_blocklist")
 
+    def document_step(self) -> BlockUrlsFn:
+        """The stage's work on one document, for the build's passes."""
+        return BlockUrlsFn(self._patterns, self._in_scope)
+
     def expand(self, docs):
         return (docs
-                | "Match" >> beam.ParDo(BlockUrlsFn(self._patterns, self._in_scope))
+                | "Match" >> beam.ParDo(self.document_step())
                 | "SplitBlocked" >> SplitByTag(KEPT, REJECTED))
 
 
@@ -251,7 +265,11 @@ class ScrubPii(beam.PTransform):
         self._config = config
         self._in_scope = config.applies_to(build_config, "pii")
 
+    def document_step(self) -> ScrubPiiFn:
+        """The stage's work on one document, for the build's passes."""
+        return ScrubPiiFn(self._config, self._in_scope)
+
     def expand(self, docs):
         return (docs
-                | "Scrub" >> beam.ParDo(ScrubPiiFn(self._config, self._in_scope))
+                | "Scrub" >> beam.ParDo(self.document_step())
                 | "SplitScrubbed" >> SplitByTag(KEPT, REJECTED))

@@ -2,18 +2,19 @@
 
     takedown("out", urls_file="remove-urls.txt", domains_file="remove-domains.txt")
 
-Patterns are those of `blocklist.py`. For every document bucket holding a matching row, the
-bucket's rows minus the matches are written again with the build's own writer (`write_bucket`:
-same sort, same rotation and Parquet settings, so the bytes are those a build without these
-rows would write), under new file names. The removed rows go to `rejected/takedown/<source>/`
-with reason `takedown_url` or `takedown_domain` and the pattern, but without their text: the
-point of a takedown is that the content leaves the build. Then the row counts are read back,
-the new manifest (counts, shard list with sha256, a `takedown` stage in each source's funnel,
-a `takedowns` log entry; token shards holding a removed document rewritten too, see
-`takedown_tokens.py`) is written to a temporary name and renamed over `manifest.json` —
-the commit point — and only then are the replaced files deleted. A run killed before the
-rename leaves the old manifest and its files intact; one killed after leaves the new manifest
-valid and at most some unreferenced old files.
+Patterns are those of `blocklist.py`. For every group of document shards holding a matching
+row (the size-rotated files of one bucket of one input part), the group's rows minus the
+matches are written again, in their order, with the build's own writer (`write_bucket`: same
+rotation and Parquet settings, so the bytes are those a build without these rows would write),
+under new file names; one group at a time, so memory is bounded by a group. The removed rows
+go to `rejected/takedown/<source>/` with reason `takedown_url` or `takedown_domain` and the
+pattern, but without their text: the point of a takedown is that the content leaves the build.
+Then the row counts are read back, the new manifest (counts, shard list with sha256, a
+`takedown` stage in each source's funnel, a `takedowns` log entry; token shards holding a
+removed document rewritten too, see `takedown_tokens.py`) is written to a temporary name and
+renamed over `manifest.json` — the commit point — and only then are the replaced files
+deleted. A run killed before the rename leaves the old manifest and its files intact; one
+killed after leaves the new manifest valid and at most some unreferenced old files.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,10 +57,15 @@ class TakedownResult:
     """Per source, the document URLs that could not be parsed (kept: nothing to match)."""
 
 
-def bucket_of_path(path: str) -> tuple[str, str]:
-    """("documents/web", "b0003") for "documents/web/b0003-0001.parquet" (and for a file
-    already rewritten by a takedown, "documents/web/b0003-td1a2b3c4d-0000.parquet")."""
-    return posixpath.dirname(path), posixpath.basename(path).split("-", 1)[0]
+TAKEDOWN_TAG = re.compile(r"-td[0-9a-f]+$")
+
+
+def file_group_of_path(path: str) -> tuple[str, str]:
+    """("documents/web", "b0003-<part>") for "documents/web/b0003-<part>-0001.parquet", and
+    for a file already rewritten by a takedown, "documents/web/b0003-<part>-td1a2b3c-0000
+    .parquet" (the size-rotated files of one bucket of one input part)."""
+    stem = posixpath.basename(path).removesuffix(".parquet").rsplit("-", 1)[0]
+    return posixpath.dirname(path), TAKEDOWN_TAG.sub("", stem)
 
 
 def takedown_row(doc: Document, match_kind: str, pattern: str) -> Rejected:
@@ -67,9 +74,10 @@ def takedown_row(doc: Document, match_kind: str, pattern: str) -> Rejected:
     return dataclasses.replace(rejected, text=None, text_truncated=False)
 
 
-def split_bucket(build_dir: str, shards: list[dict], patterns: Blocklist, unparsed: list[str]
-                 ) -> tuple[list[dict], list[Rejected]]:
-    """(rows kept, rejects) of one bucket's files; URLs that do not parse go to `unparsed`."""
+def split_group(build_dir: str, shards: list[dict], patterns: Blocklist, unparsed: list[str]
+                ) -> tuple[list[dict], list[Rejected]]:
+    """(rows kept, in order; rejects) of one group of files; URLs that do not parse go to
+    `unparsed`."""
     kept, removed = [], []
     for shard in shards:
         for doc in read_documents(posixpath.join(build_dir, shard["path"])):
@@ -80,7 +88,6 @@ def split_bucket(build_dir: str, shards: list[dict], patterns: Blocklist, unpars
                 kept.append(document_row(doc))
             else:
                 removed.append(takedown_row(doc, match.kind, match.pattern))
-    kept.sort(key=lambda row: row["id"])
     removed.sort(key=rejected_sort_key)
     return kept, removed
 
@@ -101,19 +108,19 @@ class _Writer:
 def rewrite_source(build_dir: str, source: str, funnel: dict[str, Any], patterns: Blocklist,
                    tag: str, config: ShardConfig, write: _Writer, unparsed: list[str]
                    ) -> tuple[list[ShardReport], list[ShardReport], Counter]:
-    """New document shards of the affected buckets, rejected shards, reasons removed."""
-    buckets: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for shard in funnel["shards"]:
-        buckets[bucket_of_path(shard["path"])].append(shard)
+    """New document shards of the affected file groups, rejected shards, reasons removed."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for shard in sorted(funnel["shards"], key=lambda s: s["path"]):
+        groups[file_group_of_path(shard["path"])].append(shard)
     new_documents: list[ShardReport] = []
     new_rejected: list[ShardReport] = []
     reasons: Counter = Counter()
-    for (relative_dir, bucket), shards in sorted(buckets.items()):
-        kept, removed = split_bucket(build_dir, shards, patterns, unparsed)
+    for (relative_dir, group), shards in sorted(groups.items()):
+        kept, removed = split_group(build_dir, shards, patterns, unparsed)
         if not removed:
             new_documents += [ShardReport(**s) for s in shards]
             continue
-        basename = f"{bucket}-{tag}"
+        basename = f"{group}-{tag}"
         new_documents += write_bucket(kept, kind="documents", source=source, stage=None,
                                       relative_dir=relative_dir, basename=basename,
                                       config=config, write_file=write) if kept else []

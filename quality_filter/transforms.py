@@ -112,6 +112,21 @@ class SelectQualityFn(beam.DoFn):
 CUTOFF_JOIN_KEYS = 256
 
 
+class ScoreAndSelectFn(beam.DoFn):
+    """Score, then select, one document: the stage's per-document form when no global
+    cut-off is needed (Pareto, or a fixed threshold)."""
+
+    def __init__(self, score: ScoreQualityFn, select: SelectQualityFn) -> None:
+        self.score, self.select = score, select
+
+    def setup(self) -> None:
+        self.score.setup()
+
+    def process(self, doc: Document):
+        for scored in self.score.process(doc):
+            yield from self.select.process((scored, None))
+
+
 def without_cutoff(doc: Document) -> tuple[Document, None]:
     return doc, None
 
@@ -180,11 +195,22 @@ class FilterQuality(beam.PTransform):
         self.reference_sources = frozenset(s.name for s in build_config.sources
                                            if s.role == "reference")
 
+    def needs_cutoff(self) -> bool:
+        """Whether selection needs one number over all raw scores (the top fraction)."""
+        return self.config.selection == "threshold" and self.config.top_fraction is not None
+
+    def document_step(self) -> ScoreAndSelectFn | None:
+        """The stage on one document, for the build's passes (None with a global cut-off)."""
+        if self.needs_cutoff():
+            return None
+        return ScoreAndSelectFn(ScoreQualityFn(self.config), SelectQualityFn(
+            self.config, self.raw_sources, self.reference_sources))
+
     def expand(self, docs):
         # Documents with quality_score set (all sources).
         scored = docs | "ScoreQuality" >> beam.ParDo(ScoreQualityFn(self.config))
         # (document, cutoff bin or None) pairs.
-        if self.config.selection == "threshold" and self.config.top_fraction is not None:
+        if self.needs_cutoff():
             # One global number: the score bin that keeps the top fraction of raw documents.
             cutoff = (scored
                       | "RawScores" >> beam.ParDo(RawScoreFn(self.raw_sources))

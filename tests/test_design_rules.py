@@ -36,12 +36,12 @@ BEAM_MODULE_NAMES = {"beam", "apache_beam"}
 # The modules that may use Beam: composites, the build job and Beam-FileSystems glue. Every
 # other module of BEAM_PACKAGES is a plain-Python core.
 BEAM_MODULES = {
-    "core": {"beam_utils.py", "manifest.py"},
-    "pipeline": {"build.py", "checkpoints.py", "dask_cluster.py", "incremental.py",
-                 "incremental_transforms.py", "transforms.py", "manifest.py"},
+    "core": {"beam_utils.py", "manifest.py", "key_files.py", "files.py"},
+    "pipeline": {"build.py", "checkpoints.py", "dask_cluster.py", "incremental.py", "passes.py",
+                 "funnel.py", "parts.py", "transforms.py", "manifest.py"},
     "quality_filter": {"transforms.py", "heuristics_transforms.py", "train_transforms.py",
                        "takedown.py", "takedown_tokens.py", "cli.py"},
-    "dedup": {"transforms.py", "contamination_transforms.py", "incremental.py"},
+    "dedup": {"transforms.py", "contamination_transforms.py", "incremental.py", "keyed.py"},
     "mixing": {"transforms.py", "cli.py"},
 }
 MAX_LINES = 600

@@ -78,7 +78,8 @@ def test_killed_build_resumes_to_identical_bytes(tmp_path):
     assert resumed.manifest["sources"]["web"]["documents_read"] == 13
     assert resumed.manifest["sources"]["web"]["documents"] == 12
     assert shard_hashes(out) and shard_hashes(out) == shard_hashes(whole)
-    assert {p.split("/")[-1][:5] for p in shard_hashes(out)} == {"b0000", "b0001"}
+    assert {p.split("/")[-1][:5] for p in shard_hashes(out) if p.startswith("documents/")} \
+        == {"b0000", "b0001"}
     assert (out / "manifest.json").read_bytes() == (whole / "manifest.json").read_bytes()
 
 
