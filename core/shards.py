@@ -149,7 +149,7 @@ def _text_bytes(row: dict[str, Any]) -> int:
 def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema, config: ShardConfig) -> bytes:
     """One Parquet file's bytes, deterministic for the same rows and library versions."""
     buffer = io.BytesIO()
-    writer = _ParquetFile(buffer, schema, config)
+    writer = ParquetRows(buffer, schema, config)
     for row in rows:
         writer.add(row)
     writer.close()
@@ -181,8 +181,9 @@ class _HashingFile:
         self.closed = True
 
 
-class _ParquetFile:
-    """Rows streamed into one Parquet file, a row group per `row_group_bytes` of text."""
+class ParquetRows:
+    """Rows streamed into one Parquet file, a row group per `row_group_bytes` of text (a
+    writer holds one row group, never the whole file)."""
 
     def __init__(self, sink: BinaryIO, schema: pa.Schema, config: ShardConfig):
         self.schema = schema
@@ -191,15 +192,15 @@ class _ParquetFile:
         self._group_bytes = config.row_group_bytes
         self._group: list[dict[str, Any]] = []
         self._group_text = 0
-        self.rows: list[tuple[str, str, int]] = []
-        """(reason, language, pieces) of each row, for the file's report."""
         self.text_bytes = 0
+        self.count = 0
 
     def add(self, row: dict[str, Any]) -> None:
         size = _text_bytes(row)
         self._group.append(row)
         self._group_text += size
         self.text_bytes += size
+        self.count += 1
         if self._group_text >= self._group_bytes:
             self._flush()
 
@@ -227,7 +228,7 @@ class ShardWriter:
         self._kind, self._source, self._stage = kind, source, stage
         self._relative_dir, self._basename = relative_dir, basename
         self._config, self._open_file = config, open_file
-        self._file: tuple[str, BinaryIO, _HashingFile, _ParquetFile] | None = None
+        self._file: tuple[str, BinaryIO, _HashingFile, ParquetRows] | None = None
         self._reasons: Counter = Counter()
         self._languages: Counter = Counter()
         self._derived = 0
@@ -242,7 +243,7 @@ class ShardWriter:
                                   f"{self._basename}-{len(self.reports):04d}.parquet")
             raw = self._open_file(path)
             hashing = _HashingFile(raw)
-            self._file = (path, raw, hashing, _ParquetFile(hashing, SCHEMAS[self._kind],
+            self._file = (path, raw, hashing, ParquetRows(hashing, SCHEMAS[self._kind],
                                                            self._config))
         self._file[3].add(row)
         self._rows += 1

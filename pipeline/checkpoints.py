@@ -29,7 +29,14 @@ from apache_beam.io.filesystems import FileSystems
 
 from crawl2gpt.core.files import AtomicFile
 from crawl2gpt.core.records import Document, Rejected
-from crawl2gpt.core.shards import DOCUMENT_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
+from crawl2gpt.core.shards import (
+    DOCUMENT_SCHEMA,
+    REJECTED_SCHEMA,
+    ParquetRows,
+    ShardConfig,
+    document_row,
+    rejected_row,
+)
 from crawl2gpt.pipeline.config import BuildConfig
 
 CHECKPOINT_DIR = "_checkpoints"
@@ -190,33 +197,16 @@ def _write_atomic(path: str, data: bytes) -> None:
         f.write(data)
 
 
-class RowFileWriter:
-    """Rows of one schema streamed to a Parquet file, a row group per buffer (a worker holds
-    one buffer, never the whole file)."""
+class RowFileWriter(ParquetRows):
+    """Rows of one schema streamed to a Parquet file that appears whole when closed."""
 
     def __init__(self, path: str, schema: pa.Schema):
-        self.path, self.schema = path, schema
+        self.path = path
         self._file = AtomicFile(path)
-        self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
-        self._rows: list[dict[str, Any]] = []
-        self._text = 0
-        self.count = 0
-
-    def add(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-        self._text += len(row.get("text") or "")
-        self.count += 1
-        if self._text >= BUFFER_TEXT_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._rows:
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-        self._rows, self._text = [], 0
+        super().__init__(self._file, schema, ShardConfig(row_group_bytes=BUFFER_TEXT_BYTES))
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        super().close()
         self._file.close()
 
 

@@ -41,5 +41,4 @@ def test_peak_memory_does_not_grow_with_the_input(shared_data, tmp_path):
         peaks[mb] = peak_rss_mb([sys.executable, "-m", "crawl2gpt.cli", "build", "--config",
                                  "build.toml", "--output", "out"], work, work / "build.log")
         assert (work / "out" / "manifest.json").is_file()
-    print(peaks)
     assert peaks[20] <= 1.3 * peaks[5], peaks
